@@ -1,0 +1,703 @@
+"""Read a Pacemaker CIB (XML, as crm_simulate reads it) into the Paceline model.
+
+The configuration section becomes a `Configuration`; the status section becomes a `ClusterState`
+with node membership decided as Pacemaker's status unpacking does. Elements Paceline does not
+support are reported by name in `CibReport.unsupported` (and never silently half-read).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lxml import etree
+
+from .config import (
+    AgentRef,
+    Clone,
+    ClusterOptions,
+    Colocation,
+    Configuration,
+    Group,
+    Location,
+    Node,
+    Op,
+    Order,
+    Primitive,
+    Resource,
+)
+from .enums import BoolOp, ExprOp, HealthStrategy, NoQuorumPolicy, OnFail, OpStatus, OrderKind, Role, ValueType
+from .rules import AttrExpr, DateExpr, DateSpec, Rule
+from .scores import INFINITY, parse_score
+from .state import ClusterState, FailRecord, NodeStatus, OpRecord, Ticket
+
+__all__ = ["CibError", "CibReport", "parse_duration_ms", "parse_iso_datetime", "read_cib", "read_cib_text"]
+
+_Element = etree._Element
+
+
+class CibError(Exception):
+    """The CIB cannot be read; the message names the element or attribute at fault."""
+
+
+@dataclass(frozen=True)
+class CibReport:
+    config: Configuration
+    state: ClusterState
+    unsupported: tuple[str, ...] = ()
+    execution_date: float | None = None
+
+
+def read_cib(path: str | Path) -> CibReport:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CibError(f"{path}: cannot read: {exc.strerror}") from None
+    return read_cib_text(data, str(path))
+
+
+def read_cib_text(data: bytes | str, source: str = "<cib>") -> CibReport:
+    raw = data.encode() if isinstance(data, str) else data
+    try:
+        root = etree.fromstring(raw, parser=etree.XMLParser(remove_comments=True, resolve_entities=False))
+    except etree.XMLSyntaxError as exc:
+        raise CibError(f"{source}: not well-formed XML: {exc}") from None
+    if root.tag != "cib":
+        raise CibError(f"{source}: root element is <{root.tag}>, expected <cib>")
+    return _Reader(root, source).read()
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$", re.IGNORECASE)
+
+
+def parse_duration_ms(text: str | None, default: int = 0, lenient: bool = False) -> int:
+    """Pacemaker interval/timeout syntax: "10", "10s", "500ms", "2min", "1h", ISO "PT10S".
+
+    `lenient` returns `default` for text Pacemaker itself would not understand (as crm_simulate does).
+    """
+    if text is None or text.strip() == "":
+        return default
+    t = text.strip()
+    if t.upper().startswith("P"):
+        m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", t.upper())
+        if not m:
+            if lenient:
+                return default
+            raise ValueError(f"not a duration: {text!r}")
+        d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+        return int(((d * 24 + h) * 60 + mi) * 60_000 + s * 1000)
+    m2 = _DURATION.match(t)
+    if not m2:
+        if lenient:
+            return default
+        raise ValueError(f"not a duration: {text!r}")
+    value = float(m2.group(1))
+    unit = (m2.group(2) or "s").lower()
+    factor = {"ms": 1, "msec": 1, "us": 0.001, "usec": 0.001, "s": 1000, "sec": 1000,
+              "m": 60_000, "min": 60_000, "h": 3_600_000, "hr": 3_600_000}[unit]
+    return int(value * factor)
+
+
+def parse_iso_datetime(text: str) -> datetime:
+    """Pacemaker's ISO 8601 dates: "2005-001", "2009-05-26 18:00:00Z", "2013-03-11T14:00:00+01:00"."""
+    t = text.strip().replace(" ", "T", 1)
+    ordinal = re.fullmatch(r"(\d{4})-(\d{3})", t)
+    if ordinal:
+        return datetime.strptime(t, "%Y-%j").replace(tzinfo=UTC)
+    if t.endswith("Z"):
+        t = t[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(t)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date: {text!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+_SUPPORTED_RESOURCE_TAGS = {"primitive", "group", "clone", "master"}
+_LRM_RC_PENDING = -1
+
+
+@dataclass
+class _Reader:
+    root: _Element
+    source: str
+    unsupported: list[str] = field(default_factory=list)
+    templates: dict[str, _Element] = field(default_factory=dict)
+
+    # --- entry -------------------------------------------------------------------------------
+    def read(self) -> CibReport:
+        cfg = self.root.find("configuration")
+        if cfg is None:
+            raise CibError(f"{self.source}: no <configuration> section")
+        options = self._options(cfg)
+        nodes = self._nodes(cfg)
+        resources = self._resources(cfg)
+        locations, colocations, orders = self._constraints(cfg)
+        rsc_defaults = self._meta_defaults(cfg.find("rsc_defaults"))
+        op_defaults = self._meta_defaults(cfg.find("op_defaults"))
+        config = Configuration(
+            name=options.raw.get("cluster-name", "cluster"),
+            options=options,
+            nodes=nodes,
+            resources=resources,
+            locations=locations,
+            colocations=colocations,
+            orders=orders,
+            rsc_defaults=rsc_defaults,
+            op_defaults=op_defaults,
+        )
+        state = self._status(config)
+        exec_date = self.root.get("execution-date")
+        return CibReport(
+            config=config,
+            state=state,
+            unsupported=tuple(dict.fromkeys(self.unsupported)),
+            execution_date=float(exec_date) if exec_date else None,
+        )
+
+    def _unsupported(self, what: str) -> None:
+        self.unsupported.append(what)
+
+    # --- nvpairs -----------------------------------------------------------------------------
+    def _nvpairs(self, parent: _Element | None, tag: str) -> dict[str, str]:
+        """Merge every <tag> set under parent, honouring rule-less sets in order (first wins)."""
+        out: dict[str, str] = {}
+        if parent is None:
+            return out
+        sets = [s for s in parent if isinstance(s.tag, str) and s.tag == tag]
+        sets.sort(key=lambda s: -parse_score(s.get("score"), 0))
+        for aset in sets:
+            ref = aset.get("id-ref")
+            if ref is not None:
+                for cand in self.root.iter():
+                    if cand.get("id") == ref and cand is not aset:
+                        aset = cand
+                        break
+            if aset.find("rule") is not None:
+                self._unsupported(f"<{tag}> with <rule> (set {aset.get('id')}) ignored")
+                continue
+            for nv in aset.iter("nvpair"):
+                name = nv.get("name")
+                if name is None:
+                    continue
+                if name not in out:
+                    out[name] = nv.get("value", "")
+        return out
+
+    def _meta_defaults(self, elem: _Element | None) -> dict[str, str]:
+        return self._nvpairs(elem, "meta_attributes")
+
+    # --- options and nodes ---------------------------------------------------------------------
+    def _options(self, cfg: _Element) -> ClusterOptions:
+        raw = self._nvpairs(cfg.find("crm_config"), "cluster_property_set")
+
+        def flag(name: str, default: bool) -> bool:
+            v = raw.get(name)
+            return default if v is None else _is_true(v)
+
+        nqp_text = raw.get("no-quorum-policy", "stop").lower()
+        try:
+            nqp = NoQuorumPolicy(nqp_text)
+        except ValueError:
+            nqp = NoQuorumPolicy.STOP
+        hs_text = raw.get("node-health-strategy", "none").lower()
+        try:
+            hs = HealthStrategy(hs_text)
+        except ValueError:
+            hs = HealthStrategy.NONE
+        red_default = -INFINITY if hs is not HealthStrategy.PROGRESSIVE else 0
+        return ClusterOptions(
+            stonith_enabled=flag("stonith-enabled", True),
+            symmetric_cluster=flag("symmetric-cluster", True),
+            no_quorum_policy=nqp,
+            start_failure_is_fatal=flag("start-failure-is-fatal", True),
+            maintenance_mode=flag("maintenance-mode", False),
+            stop_all_resources=flag("stop-all-resources", False),
+            stop_orphan_resources=flag("stop-orphan-resources", True),
+            node_health_strategy=hs,
+            node_health_red=parse_score(raw.get("node-health-red"), red_default),
+            node_health_yellow=parse_score(raw.get("node-health-yellow"), 0),
+            node_health_green=parse_score(raw.get("node-health-green"), 0),
+            node_health_base=parse_score(raw.get("node-health-base"), 0),
+            placement_strategy=raw.get("placement-strategy", "default"),
+            concurrent_fencing=flag("concurrent-fencing", False),
+            stonith_action=raw.get("stonith-action", "reboot"),
+            shutdown_lock=flag("shutdown-lock", False),
+            raw=raw,
+        )
+
+    def _nodes(self, cfg: _Element) -> tuple[Node, ...]:
+        out: list[Node] = []
+        nodes = cfg.find("nodes")
+        for n in nodes if nodes is not None else []:
+            if not isinstance(n.tag, str) or n.tag != "node":
+                continue
+            ntype = n.get("type", "member")
+            if ntype == "remote":
+                self._unsupported("remote node")
+            attrs = self._nvpairs(n, "instance_attributes")
+            util = {k: _int(v) for k, v in self._nvpairs(n, "utilization").items()}
+            out.append(
+                Node(
+                    name=n.get("uname") or n.get("id") or "",
+                    id=n.get("id", ""),
+                    attributes=attrs,
+                    utilization=util,
+                    type=ntype,
+                    score=parse_score(n.get("score"), 0),
+                )
+            )
+        return tuple(out)
+
+    # --- resources -------------------------------------------------------------------------------
+    def _resources(self, cfg: _Element) -> tuple[Resource, ...]:
+        rscs = cfg.find("resources")
+        out: list[Resource] = []
+        if rscs is None:
+            return ()
+        for t in rscs:
+            if isinstance(t.tag, str) and t.tag == "template":
+                self.templates[t.get("id", "")] = t
+        for r in rscs:
+            if not isinstance(r.tag, str) or r.tag == "template":
+                continue
+            rsc = self._resource(r)
+            if rsc is not None:
+                out.append(rsc)
+        return tuple(out)
+
+    def _resource(self, r: _Element) -> Resource | None:
+        tag = r.tag
+        if tag == "primitive":
+            return self._primitive(r)
+        if tag == "group":
+            members = tuple(self._primitive(m) for m in r if isinstance(m.tag, str) and m.tag == "primitive")
+            return Group(id=r.get("id", ""), members=members, meta=self._nvpairs(r, "meta_attributes"))
+        if tag in ("clone", "master"):
+            meta = self._nvpairs(r, "meta_attributes")
+            promotable = tag == "master" or _is_true(meta.get("promotable", "false"))
+            child: Primitive | Group | None = None
+            for c in r:
+                if isinstance(c.tag, str) and c.tag in ("primitive", "group"):
+                    res = self._resource(c)
+                    if isinstance(res, Primitive | Group):
+                        child = res
+            if child is None:
+                raise CibError(f"{self.source}: clone {r.get('id')} has no primitive or group")
+            return Clone(id=r.get("id", ""), child=child, meta=meta, promotable=promotable)
+        self._unsupported(f"<{tag}> resource {r.get('id')}")
+        return None
+
+    def _primitive(self, r: _Element) -> Primitive:
+        template = self.templates.get(r.get("template", "")) if r.get("template") else None
+        base: _Element = template if template is not None else r
+        standard = r.get("class") or base.get("class") or ""
+        provider = r.get("provider") or base.get("provider")
+        rtype = r.get("type") or base.get("type") or ""
+        params = self._nvpairs(base, "instance_attributes") if template is not None else {}
+        params.update(self._nvpairs(r, "instance_attributes"))
+        meta = self._nvpairs(base, "meta_attributes") if template is not None else {}
+        meta.update(self._nvpairs(r, "meta_attributes"))
+        util = {k: _int(v) for k, v in self._nvpairs(r, "utilization").items()}
+        ops: list[Op] = []
+        for src in ([template] if template is not None else []) + [r]:
+            ops_el = src.find("operations")
+            if ops_el is None:
+                continue
+            for op in ops_el:
+                if not isinstance(op.tag, str) or op.tag != "op":
+                    continue
+                ops.append(self._op(op))
+        return Primitive(
+            id=r.get("id", ""),
+            agent=AgentRef(standard, rtype, provider),
+            params=params,
+            meta=meta,
+            ops=tuple(ops),
+            utilization=util,
+        )
+
+    def _op(self, op: _Element) -> Op:
+        meta = {str(k): str(v) for k, v in op.attrib.items()}
+        meta.update(self._nvpairs(op, "meta_attributes"))
+        on_fail_text = meta.get("on-fail")
+        try:
+            on_fail = OnFail.parse(on_fail_text) if on_fail_text else None
+        except ValueError:
+            on_fail = None
+        role_text = meta.get("role")
+        timeout = meta.get("timeout")
+        return Op(
+            name=op.get("name", ""),
+            interval_ms=parse_duration_ms(op.get("interval"), 0, lenient=True),
+            timeout_ms=parse_duration_ms(timeout, lenient=True) if timeout else None,
+            role=Role.parse(role_text) if role_text else None,
+            on_fail=on_fail,
+            enabled=_is_true(meta.get("enabled", "true")),
+            id=op.get("id", ""),
+            meta={str(k): str(v) for k, v in meta.items()},
+        )
+
+    # --- constraints -----------------------------------------------------------------------------
+    def _constraints(
+        self, cfg: _Element
+    ) -> tuple[tuple[Location, ...], tuple[Colocation, ...], tuple[Order, ...]]:
+        locs: list[Location] = []
+        cols: list[Colocation] = []
+        ords: list[Order] = []
+        cons = cfg.find("constraints")
+        for c in cons if cons is not None else []:
+            if not isinstance(c.tag, str):
+                continue
+            if c.tag == "rsc_location":
+                locs.extend(self._location(c))
+            elif c.tag == "rsc_colocation":
+                cols.extend(self._colocation(c))
+            elif c.tag == "rsc_order":
+                ords.extend(self._order(c))
+            else:
+                self._unsupported(f"<{c.tag}> constraint {c.get('id')}")
+        return tuple(locs), tuple(cols), tuple(ords)
+
+    def _location(self, c: _Element) -> Iterator[Location]:
+        cid = c.get("id", "")
+        role_text = c.get("role")
+        role = Role.parse(role_text) if role_text else None
+        rules = tuple(self._rule(r) for r in c if isinstance(r.tag, str) and r.tag == "rule")
+        rscs: list[str | None] = []
+        if c.get("rsc"):
+            rscs.append(c.get("rsc"))
+        for rs in c.findall("resource_set"):
+            rscs.extend(ref.get("id", "") for ref in rs.findall("resource_ref"))
+        pattern = c.get("rsc-pattern")
+        if pattern is not None:
+            rscs = [None]
+        for rsc in rscs:
+            yield Location(
+                id=cid,
+                resource=rsc,
+                node=c.get("node"),
+                score=parse_score(c.get("score"), 0),
+                rules=rules,
+                role=role,
+                resource_pattern=pattern,
+                resource_discovery=c.get("resource-discovery", "always"),
+            )
+
+    def _rule(self, r: _Element) -> Rule:
+        exprs: list[AttrExpr | DateExpr | Rule] = []
+        for e in r:
+            if not isinstance(e.tag, str):
+                continue
+            if e.tag == "expression":
+                vtype = e.get("type")
+                exprs.append(
+                    AttrExpr(
+                        attribute=e.get("attribute", ""),
+                        op=ExprOp(e.get("operation", "eq")),
+                        value=e.get("value"),
+                        type=ValueType(vtype) if vtype else None,
+                        value_source=e.get("value-source", "literal"),
+                    )
+                )
+            elif e.tag == "date_expression":
+                exprs.append(self._date_expr(e))
+            elif e.tag == "rule":
+                exprs.append(self._rule(e))
+            else:
+                self._unsupported(f"<{e.tag}> in rule {r.get('id')}")
+        score_text = r.get("score")
+        role_text = r.get("role")
+        return Rule(
+            id=r.get("id", ""),
+            expressions=tuple(exprs),
+            boolean_op=BoolOp(r.get("boolean-op", "and").lower()),
+            score=parse_score(score_text) if score_text is not None else None,
+            score_attribute=r.get("score-attribute"),
+            role=Role.parse(role_text) if role_text else None,
+        )
+
+    def _date_expr(self, e: _Element) -> DateExpr:
+        start = e.get("start")
+        end = e.get("end")
+        dur_el = e.find("duration")
+        duration: dict[str, int] = {}
+        if dur_el is not None:
+            for k, v in dur_el.attrib.items():
+                if k != "id":
+                    duration[str(k)] = int(str(v))
+        spec_el = e.find("date_spec")
+        spec = None
+        if spec_el is not None:
+            spec = DateSpec({str(k): str(v) for k, v in spec_el.attrib.items() if k != "id"})
+        return DateExpr(
+            op=e.get("operation", "in_range"),
+            start=parse_iso_datetime(start) if start else None,
+            end=parse_iso_datetime(end) if end else None,
+            duration=duration,
+            spec=spec,
+        )
+
+    def _sets(self, c: _Element) -> list[tuple[list[str], _Element]]:
+        return [([ref.get("id", "") for ref in rs.findall("resource_ref")], rs) for rs in c.findall("resource_set")]
+
+    def _colocation(self, c: _Element) -> Iterator[Colocation]:
+        cid = c.get("id", "")
+        score = parse_score(c.get("score"), 0)
+        influence = _is_true(c.get("influence", "true"))
+        node_attr = c.get("node-attribute", "#uname")
+        sets = self._sets(c)
+        if not sets:
+            yield Colocation(
+                id=cid,
+                resource=c.get("rsc", ""),
+                with_resource=c.get("with-rsc", ""),
+                score=score,
+                resource_role=_role(c.get("rsc-role")),
+                with_role=_role(c.get("with-rsc-role")),
+                node_attribute=node_attr,
+                influence=influence,
+            )
+            return
+        # Within a sequential set, each member is placed with the one before it; between sets,
+        # every member of a later set is placed with the last/first member of the previous one.
+        prev_members: list[tuple[str, Role | None]] = []
+        for members, rs in sets:
+            role = _role(rs.get("role"))
+            sscore = parse_score(rs.get("score"), score) if rs.get("score") else score
+            sequential = _is_true(rs.get("sequential", "true"))
+            if sequential:
+                for a, b in zip(members, members[1:], strict=False):
+                    yield Colocation(f"{cid}-{b}-{a}", b, a, sscore, role, role, node_attr, influence)
+            if prev_members:
+                for m in members:
+                    for p, prole in prev_members[-1:] if sequential else prev_members:
+                        yield Colocation(f"{cid}-{p}-{m}", p, m, score, prole, role, node_attr, influence)
+            prev_members = [(m, role) for m in members]
+
+    def _order(self, c: _Element) -> Iterator[Order]:
+        cid = c.get("id", "")
+        kind_text = c.get("kind")
+        score_text = c.get("score")
+        if kind_text:
+            try:
+                kind = OrderKind.parse(kind_text)
+            except ValueError:
+                self._unsupported(f"order {cid}: kind {kind_text!r} is not valid, using Mandatory")
+                kind = OrderKind.MANDATORY
+        elif score_text is not None and parse_score(score_text) == 0:
+            kind = OrderKind.OPTIONAL
+        else:
+            kind = OrderKind.MANDATORY
+        sym_text = c.get("symmetrical")
+        symmetrical = _is_true(sym_text) if sym_text is not None else kind is not OrderKind.SERIALIZE
+        sets = self._sets(c)
+        if not sets:
+            yield Order(
+                id=cid,
+                first=c.get("first", ""),
+                then=c.get("then", ""),
+                first_action=c.get("first-action", "start"),
+                then_action=c.get("then-action", c.get("first-action", "start")),
+                kind=kind,
+                symmetrical=symmetrical,
+            )
+            return
+        prev: list[str] = []
+        prev_action = "start"
+        sequential_prev = True
+        for members, rs in sets:
+            action = rs.get("action", "start")
+            sequential = _is_true(rs.get("sequential", "true"))
+            if _is_true(rs.get("require-all", "true")) is False:
+                self._unsupported(f"require-all=false in resource set {rs.get('id')}")
+            if sequential:
+                for a, b in zip(members, members[1:], strict=False):
+                    yield Order(f"{cid}-{a}-{b}", a, b, action, action, kind, symmetrical)
+            if prev:
+                firsts = prev[-1:] if sequential_prev else prev
+                thens = members[:1] if sequential else members
+                for f in firsts:
+                    for t in thens:
+                        yield Order(f"{cid}-{f}-{t}", f, t, prev_action, action, kind, symmetrical)
+            prev = members
+            prev_action = action
+            sequential_prev = sequential
+
+    # --- status ----------------------------------------------------------------------------------
+    def _status(self, config: Configuration) -> ClusterState:
+        status = self.root.find("status")
+        have_quorum = _is_true(self.root.get("have-quorum", "false"))
+        dc_uuid = self.root.get("dc-uuid")
+        id_to_name = {n.id: n.name for n in config.nodes}
+        node_states: dict[str, _Element] = {}
+        if status is not None:
+            for ns in status.findall("node_state"):
+                name = ns.get("uname") or id_to_name.get(ns.get("id", ""), ns.get("id", ""))
+                node_states[name] = ns
+        nodes: list[NodeStatus] = []
+        history: list[OpRecord] = []
+        failures: list[FailRecord] = []
+        for node in config.nodes:
+            node_el = node_states.get(node.name)
+            transient = (
+                self._nvpairs(node_el.find("transient_attributes"), "instance_attributes")
+                if node_el is not None
+                else {}
+            )
+            attrs = dict(node.attributes)
+            attrs.update(transient)
+            nodes.append(self._node_status(node, node_el, attrs, config.options.stonith_enabled))
+            for name, value in transient.items():
+                m = re.fullmatch(r"fail-count-(.+?)(?:#(.+))?", name)
+                if m:
+                    rsc, op = m.group(1), m.group(2) or ""
+                    last = transient.get(f"last-failure-{rsc}#{op}" if op else f"last-failure-{rsc}")
+                    failures.append(
+                        FailRecord(rsc, node.name, parse_score(value, 0), float(last) if last else None, op)
+                    )
+            if node_el is None:
+                continue
+            lrm = node_el.find("lrm")
+            lrm_rscs = lrm.find("lrm_resources") if lrm is not None else None
+            for lr in lrm_rscs if lrm_rscs is not None else []:
+                if not isinstance(lr.tag, str) or lr.tag != "lrm_resource":
+                    continue
+                for op in lr.findall("lrm_rsc_op"):
+                    history.append(self._op_record(lr.get("id", ""), node.name, op))
+        dc = id_to_name.get(dc_uuid or "", None)
+        tickets: list[Ticket] = []
+        if status is not None:
+            for t in status.iter("ticket_state"):
+                tickets.append(Ticket(t.get("id", ""), _is_true(t.get("granted", "false")),
+                                      _is_true(t.get("standby", "false"))))
+        return ClusterState(
+            nodes=tuple(nodes),
+            history=tuple(history),
+            failures=tuple(failures),
+            have_quorum=have_quorum,
+            dc=dc,
+            tickets=tuple(tickets),
+        )
+
+    def _node_status(
+        self, node: Node, ns: _Element | None, attrs: Mapping[str, str], fencing: bool
+    ) -> NodeStatus:
+        standby = _is_true(attrs.get("standby", "false"))
+        maintenance = _is_true(attrs.get("maintenance", "false"))
+        shutdown_attr = attrs.get("shutdown", "0")
+        shutdown = shutdown_attr not in ("", "0", "false")
+        if ns is None:
+            return NodeStatus(node.name, online=False, standby=standby, maintenance=maintenance, attributes=attrs)
+        in_ccm = ns.get("in_ccm")
+        crmd = ns.get("crmd")
+        join = ns.get("join")
+        expected = ns.get("expected") or "down"
+        crmd_online = crmd == "online"
+        online = False
+        unclean = False
+        pending = False
+        terminate = _is_true(attrs.get("terminate", "false"))
+        if fencing:
+            if shutdown:
+                online = _is_true(in_ccm or "false")
+            elif in_ccm is None:
+                unclean = True
+            elif join == "nack":
+                unclean = True
+            elif not terminate and expected == "down":
+                if _is_true(in_ccm) or crmd_online:
+                    pending = True
+            elif terminate and join == "down" and not _is_true(in_ccm) and not crmd_online:
+                online = False
+            elif not _is_true(in_ccm):
+                unclean = True
+            elif not crmd_online:
+                unclean = True
+            elif terminate:
+                unclean = True
+            elif join == "member":
+                online = True
+            elif join in ("pending", "down"):
+                pending = True
+            else:
+                unclean = True
+        else:
+            if not _is_true(in_ccm or "false"):
+                pass
+            elif crmd_online:
+                online = join == "member"
+            elif expected != "member":
+                pass
+            else:
+                unclean = True
+        if pending:
+            standby = True
+        return NodeStatus(
+            node.name,
+            online=online,
+            unclean=unclean,
+            standby=standby,
+            maintenance=maintenance or _is_true(ns.get("node_in_maintenance", "0")),
+            shutdown=shutdown,
+            pending=pending,
+            attributes=attrs,
+        )
+
+    def _op_record(self, rsc: str, node: str, op: _Element) -> OpRecord:
+        key = op.get("transition-key") or ""
+        magic = op.get("transition-magic") or ""
+        expected: int | None = None
+        parts = key.split(":")
+        if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
+            expected = int(parts[2])
+        rc_text = op.get("rc-code")
+        status_text = op.get("op-status")
+        if (rc_text is None or status_text is None) and ";" in magic:
+            st, _, rest = magic.partition(";")
+            m_status, _, m_rc = st.partition(":")
+            status_text = status_text or m_status
+            rc_text = rc_text or m_rc
+        try:
+            status = OpStatus(int(status_text or "0"))
+        except ValueError:
+            status = OpStatus.ERROR
+        last_change = op.get("last-rc-change") or op.get("last-run")
+        call_id = op.get("call-id", "0")
+        return OpRecord(
+            resource=rsc,
+            node=node,
+            task=op.get("operation", ""),
+            interval_ms=parse_duration_ms(op.get("interval"), 0, lenient=True),
+            rc=int(rc_text or "0"),
+            status=status,
+            call_id=int(call_id) if call_id.lstrip("-").isdigit() else 0,
+            last_rc_change=float(last_change) if last_change else None,
+            exit_reason=op.get("exit-reason", ""),
+            op_digest=op.get("op-digest"),
+            restart_digest=op.get("op-restart-digest"),
+            migrate_source=op.get("migrate_source"),
+            migrate_target=op.get("migrate_target"),
+            on_node_of_id=op.get("on_node"),
+            expected_rc=expected,
+        )
+
+
+def _is_true(value: str) -> bool:
+    return value.strip().lower() in ("true", "yes", "y", "on", "1")
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        return 0
+
+
+def _role(text: str | None) -> Role | None:
+    return Role.parse(text) if text else None
