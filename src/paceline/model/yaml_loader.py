@@ -59,6 +59,7 @@ __all__ = [
     "Severity",
     "YamlReader",
     "check_config_text",
+    "config_from_node",
     "dump_config",
     "format_duration",
     "format_rule",
@@ -66,6 +67,7 @@ __all__ = [
     "load_config_text",
     "parse_duration_ms",
     "parse_rule",
+    "read_text",
 ]
 
 
@@ -1528,6 +1530,19 @@ def check_config_text(
     if any(p.severity is Severity.ERROR for p in problems):
         return None, problems
     return config, problems
+
+
+def config_from_node(node: yaml.Node, filename: str) -> Configuration:
+    """The configuration in an already composed YAML node (e.g. inside a scenario file).
+
+    Lines are the file's; key paths are relative to `node`. Raises ConfigError.
+    """
+    reader = _ConfigReader(filename)
+    config = reader.read(node)
+    errors = [p for p in reader.sorted_problems() if p.severity is Severity.ERROR]
+    if errors or config is None:
+        raise ConfigError(errors or [ConfigProblem(filename, None, "", "no configuration")])
+    return config
 
 
 def load_config_text(text: str, filename: str = "<config>") -> Configuration:
