@@ -503,9 +503,8 @@ def merge_failures(failures: list[FailRecord]) -> tuple[FailRecord, ...]:
             merged[key] = f
             continue
         times = [t for t in (old.last_failure, f.last_failure) if t is not None]
-        merged[key] = FailRecord(
-            f.resource, f.node, min(1_000_000, old.count + f.count), max(times) if times else None, f.operation
-        )
+        count = min(1_000_000, old.count + f.count)
+        merged[key] = FailRecord(f.resource, f.node, count, max(times) if times else None, f.operation)
     return tuple(merged.values())
 
 
