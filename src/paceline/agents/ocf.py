@@ -1,0 +1,139 @@
+"""Runner for ``ocf:PROVIDER:TYPE`` agents (OCF_ROOT/resource.d/PROVIDER/TYPE).
+
+Duties:
+- Run the agent with the action as its only argument and Pacemaker's environment (``ocf_env``).
+- Map exit codes 0-9, 190, 191 to ``OcfRc``; anything else is an ERROR result, never a crash.
+  Keep the last ``ocf-exit-reason:`` line of stderr as the reason.
+- Meta-data: fetched once per agent (and again when the agent file changes), parsed with lxml;
+  gives the default timeout of an action when the request has none.
+- Before the first start (also migrate_from / reload) of a resource with a given parameter set,
+  check the parameters against the meta-data; problems give ERR_CONFIGURED / ERROR_FATAL and the
+  agent is not run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .context import DEFAULT_TIMEOUT_MS, RunContext, outcome_to_result
+from .metadata import AgentMetadata, MetadataError, check_params, parse_metadata
+from .ocf_env import ocf_environment
+from .process import run_process
+from .types import AgentSpec, OcfRc, OpRequest, OpResult, OpStatus
+
+__all__ = ["OCF_ACTIONS", "AgentMetadataUnavailable", "OcfRunner"]
+
+OCF_ACTIONS = frozenset(
+    {
+        "start",
+        "stop",
+        "monitor",
+        "promote",
+        "demote",
+        "notify",
+        "migrate_to",
+        "migrate_from",
+        "reload",
+        "reload-agent",
+        "validate-all",
+        "meta-data",
+        "status",
+    }
+)
+_VALIDATE_BEFORE = frozenset({"start", "migrate_from", "reload", "reload-agent"})
+
+
+class AgentMetadataUnavailable(RuntimeError):
+    """The agent is missing or its meta-data action failed or printed no usable XML."""
+
+
+class OcfRunner:
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self._md_cache: dict[AgentSpec, tuple[float, AgentMetadata]] = {}
+        self._validated: dict[str, frozenset[tuple[str, str]]] = {}
+
+    def path(self, spec: AgentSpec) -> Path:
+        assert spec.provider is not None
+        return self.ctx.ocf_root / "resource.d" / spec.provider / spec.type
+
+    def exists(self, spec: AgentSpec) -> bool:
+        p = self.path(spec)
+        return p.is_file() and os.access(p, os.X_OK)
+
+    def _timeout(self, req: OpRequest) -> int:
+        if req.timeout_ms is not None:
+            return req.timeout_ms
+        cached = self._md_cache.get(req.spec)
+        if cached is not None:
+            t = cached[1].default_timeout_ms(req.action)
+            if t is not None:
+                return t
+        return DEFAULT_TIMEOUT_MS
+
+    async def metadata(self, spec: AgentSpec) -> AgentMetadata:
+        p = self.path(spec)
+        try:
+            mtime = p.stat().st_mtime
+        except OSError:
+            raise AgentMetadataUnavailable(f"agent {spec} is not installed ({p} not found)") from None
+        cached = self._md_cache.get(spec)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        res = await self._exec(OpRequest("meta-data", spec, "meta-data", timeout_ms=10000), 10000)
+        if not res.ok:
+            raise AgentMetadataUnavailable(f"meta-data of {spec} failed: {res.describe()}")
+        try:
+            md = parse_metadata(res.stdout)
+        except MetadataError as e:
+            raise AgentMetadataUnavailable(f"meta-data of {spec}: {e}") from None
+        self._md_cache[spec] = (mtime, md)
+        return md
+
+    async def _exec(self, req: OpRequest, timeout_ms: int) -> OpResult:
+        env = ocf_environment(self.ctx, req, timeout_ms)
+        out = await run_process(
+            [str(self.path(req.spec)), req.action],
+            env=env,
+            timeout_s=timeout_ms / 1000,
+            reaper=self.ctx.reaper,
+            cwd="/",
+        )
+        return outcome_to_result(out, timeout_ms, f"{req.spec} {req.action}")
+
+    async def run(self, req: OpRequest) -> OpResult:
+        if req.action not in OCF_ACTIONS:
+            return OpResult(
+                OcfRc.ERR_UNIMPLEMENTED, OpStatus.NOT_SUPPORTED, 0.0, f"{req.action} is not an OCF action"
+            )
+        if not self.exists(req.spec):
+            return OpResult(
+                OcfRc.ERR_INSTALLED,
+                OpStatus.NOT_INSTALLED,
+                0.0,
+                f"agent {req.spec} is not installed ({self.path(req.spec)} not found or not executable)",
+            )
+        if req.action in _VALIDATE_BEFORE:
+            key = frozenset(req.params.items())
+            if self._validated.get(req.resource_id) != key:
+                problem = await self._check(req)
+                if problem is not None:
+                    return problem
+                self._validated[req.resource_id] = key
+        return await self._exec(req, self._timeout(req))
+
+    async def _check(self, req: OpRequest) -> OpResult | None:
+        try:
+            md = await self.metadata(req.spec)
+        except AgentMetadataUnavailable:
+            return None  # nothing to check against; the agent's own validation still runs
+        problems = check_params(md, req.params)
+        if not problems:
+            return None
+        return OpResult(
+            OcfRc.ERR_CONFIGURED,
+            OpStatus.ERROR_FATAL,
+            0.0,
+            f"invalid parameters for {req.spec}: " + "; ".join(problems),
+        )

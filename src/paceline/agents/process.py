@@ -1,0 +1,218 @@
+"""Running one agent process: new session, captured output, timeout that kills the whole group.
+
+Duties and invariants of ``run_process``:
+- The child is the leader of a new session (its pid is its session and group id), registered with
+  the reaper before anything else can happen to it.
+- Exit is detected through a pidfd (Linux >= 5.3) on the event loop, with a polling fallback; the
+  operation ends when the *leader* exits, not when its pipes close (daemons an agent starts may
+  keep them open). Output already written is drained without blocking.
+- On timeout or cancellation the whole session is SIGKILLed and every zombie of it reaped before
+  returning (or re-raising CancelledError): no process of the operation is left behind.
+- Output beyond ``output_limit`` bytes per stream is read and discarded (the child never blocks).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .procfs import pids_in_session
+from .reaper import Reaper
+
+__all__ = ["ProcessOutcome", "run_process"]
+
+OUTPUT_LIMIT = 256 * 1024
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """What happened to one process. Exactly one of: ``spawn_error`` set; ``timed_out``;
+    ``exit_code`` set (normal exit); ``signal`` set (killed by a signal)."""
+
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool
+    stdout: str
+    stderr: str
+    duration_ms: float
+    spawn_error: str | None = None
+
+
+class _Collector:
+    def __init__(self, fd: int, limit: int) -> None:
+        self.fd = fd
+        self.buf = bytearray()
+        self.limit = limit
+        self.truncated = False
+        self.eof = False
+
+    def read_available(self) -> None:
+        while not self.eof:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.eof = True
+                return
+            if not chunk:
+                self.eof = True
+                return
+            room = self.limit - len(self.buf)
+            if room > 0:
+                self.buf += chunk[:room]
+            if len(chunk) > room:
+                self.truncated = True
+
+    def text(self) -> str:
+        s = self.buf.decode("utf-8", "replace")
+        return s + "\n[output truncated]\n" if self.truncated else s
+
+
+async def _wait_exit(pid: int) -> None:
+    """Return once ``pid`` (our child) has exited, without reaping it."""
+    loop = asyncio.get_running_loop()
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        pidfd = -1
+    if pidfd >= 0:
+        fut: asyncio.Future[None] = loop.create_future()
+
+        def ready() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        loop.add_reader(pidfd, ready)
+        try:
+            await fut
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+        return
+    delay = 0.001
+    while True:  # fallback: peek without reaping
+        try:
+            info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is not None:
+            return
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+async def _kill_and_reap(proc: subprocess.Popen[bytes], reaper: Reaper) -> None:
+    sid = proc.pid
+    reaper.kill_session(sid)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(_wait_exit(proc.pid), 5.0)
+    with contextlib.suppress(subprocess.TimeoutExpired, ChildProcessError):
+        proc.wait(timeout=1.0)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        reaper.reap_orphans()
+        left = pids_in_session(sid)
+        if not left:
+            break
+        reaper.kill_session(sid)
+        await asyncio.sleep(0.005)
+
+
+async def run_process(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    timeout_s: float,
+    reaper: Reaper,
+    cwd: str | None = None,
+    stdin_data: bytes | None = None,
+    output_limit: int = OUTPUT_LIMIT,
+) -> ProcessOutcome:
+    """Run ``argv`` as described in the module docstring."""
+    loop = asyncio.get_running_loop()
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError as e:
+        return ProcessOutcome(
+            None,
+            None,
+            False,
+            "",
+            "",
+            (time.monotonic() - t0) * 1000,
+            f"cannot run {argv[0]}: {e.strerror or e}",
+        )
+    reaper.manage(proc.pid)
+    reaper.add_session(proc.pid)
+    assert proc.stdout is not None and proc.stderr is not None
+    outs = [_Collector(proc.stdout.fileno(), output_limit), _Collector(proc.stderr.fileno(), output_limit)]
+    for c in outs:
+        os.set_blocking(c.fd, False)
+        loop.add_reader(c.fd, c.read_available)
+    if stdin_data is not None and proc.stdin is not None:
+        await _feed_stdin(proc.stdin, stdin_data)
+    timed_out = False
+    try:
+        try:
+            await asyncio.wait_for(_wait_exit(proc.pid), timeout_s)
+        except TimeoutError:
+            timed_out = True
+            await _kill_and_reap(proc, reaper)
+        returncode = proc.wait()
+    except BaseException:
+        await asyncio.shield(_kill_and_reap(proc, reaper))
+        raise
+    finally:
+        for c in outs:
+            loop.remove_reader(c.fd)
+            c.read_available()
+        proc.stdout.close()
+        proc.stderr.close()
+        reaper.release(proc.pid)
+        reaper.reap_orphans()
+        reaper.forget_if_empty(proc.pid)
+    duration = (time.monotonic() - t0) * 1000
+    stdout, stderr = outs[0].text(), outs[1].text()
+    if timed_out:
+        return ProcessOutcome(None, None, True, stdout, stderr, duration)
+    if returncode < 0:
+        return ProcessOutcome(None, -returncode, False, stdout, stderr, duration)
+    return ProcessOutcome(returncode, None, False, stdout, stderr, duration)
+
+
+async def _feed_stdin(pipe: object, data: bytes) -> None:
+    """Write ``data`` to the child's stdin without blocking the loop, then close it."""
+    import io
+
+    assert isinstance(pipe, io.BufferedWriter)
+    fd = pipe.fileno()
+    os.set_blocking(fd, False)
+    view = memoryview(data)
+    try:
+        while view:
+            try:
+                n = os.write(fd, view)
+                view = view[n:]
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.close()
