@@ -1,0 +1,1 @@
+"""Paceline command line."""

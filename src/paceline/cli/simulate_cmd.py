@@ -1,0 +1,157 @@
+"""`paceline simulate`: run the scheduler offline on a YAML configuration or a Pacemaker CIB.
+
+Exit codes (for every command of this CLI):
+- 0: done;
+- 1: an input file has problems (cannot be read, bad YAML or XML, invalid configuration or
+  state): every problem is printed on stderr, one per line, with file, line and key path;
+- 2: a bad command line (Typer's usage errors, a bad --now, an unknown node or resource in
+  --node-fail, --op-fail or --explain, CONFIG and --cib together or neither).
+Never a traceback for any of these.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..model.cib import CibError, parse_iso_datetime, read_cib
+from ..model.config import Configuration
+from ..model.state import ClusterState
+from ..model.yaml_loader import ConfigError, load_config
+from ..model.yaml_state import load_state, load_state_text
+from ..scheduler import schedule
+from ..simulate import SimulationError, apply_node_fail, apply_op_fail, explain, transition_to_json
+from .output import format_placement, format_summary, print_lines, print_problems
+
+__all__ = ["EXIT_INPUT", "EXIT_USAGE", "parse_now", "simulate"]
+
+EXIT_INPUT = 1
+EXIT_USAGE = 2
+
+
+def parse_now(text: str) -> float:
+    """Epoch seconds, or a date as crm_simulate's -t takes it (`2026-11-21 10:00:00Z`, `2005-001`)."""
+    t = text.strip()
+    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", t):
+        return float(t)
+    return parse_iso_datetime(t).timestamp()
+
+
+def _usage(message: str) -> typer.Exit:
+    print(f"paceline simulate: {message}", file=sys.stderr)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _inputs(
+    config_path: Path | None, state_path: Path | None, cib_path: Path | None
+) -> tuple[Configuration, ClusterState, float | None]:
+    """Configuration, state and the CIB's execution date; raises typer.Exit on bad input."""
+    if cib_path is not None:
+        if config_path is not None or state_path is not None:
+            raise _usage("give either CONFIG [--state STATE] or --cib FILE, not both")
+        try:
+            report = read_cib(cib_path)
+        except CibError as exc:
+            print_problems([str(exc)])
+            raise typer.Exit(EXIT_INPUT) from None
+        for what in report.unsupported:
+            print(f"warning: {cib_path}: not supported, ignored: {what}", file=sys.stderr)
+        return report.config, report.state, report.execution_date
+    if config_path is None:
+        raise _usage("missing CONFIG (a cluster YAML file) or --cib FILE")
+    try:
+        config = load_config(config_path)
+        if state_path is not None:
+            state = load_state(state_path, config)
+        else:
+            state = load_state_text("{}", "<no state>", config)
+    except ConfigError as exc:
+        print_problems(exc.errors)
+        raise typer.Exit(EXIT_INPUT) from None
+    return config, state, None
+
+
+def simulate(
+    config_path: Annotated[
+        Path | None,
+        typer.Argument(metavar="CONFIG", help="Cluster configuration (YAML).", show_default=False),
+    ] = None,
+    state_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--state", metavar="STATE", help="Observed state (YAML); default: all nodes up, nothing running."
+        ),
+    ] = None,
+    cib_path: Annotated[
+        Path | None,
+        typer.Option("--cib", metavar="FILE.xml", help="A Pacemaker CIB (configuration and status) instead."),
+    ] = None,
+    now_text: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            metavar="EPOCH_OR_ISO",
+            help="The time to schedule at (default: the CIB's execution-date, else now).",
+        ),
+    ] = None,
+    node_fail: Annotated[
+        list[str] | None,
+        typer.Option("--node-fail", metavar="NODE", help="Fail a node (offline, unclean). Repeatable."),
+    ] = None,
+    op_fail: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--op-fail", metavar="RSC:OP:NODE[:RC]", help="Fail an operation (RC default 1). Repeatable."
+        ),
+    ] = None,
+    explain_rsc: Annotated[
+        str | None, typer.Option("--explain", metavar="RSC", help="Explain RSC's score on each node.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the transition as JSON.")] = False,
+) -> None:
+    """Show what the scheduler would do: the transition summary and the resulting placement."""
+    config, state, execution_date = _inputs(config_path, state_path, cib_path)
+    if now_text is not None:
+        try:
+            now = parse_now(now_text)
+        except ValueError as exc:
+            raise _usage(f"--now: {exc}") from None
+    else:
+        now = execution_date if execution_date is not None else time.time()
+    try:
+        for node in node_fail or []:
+            state = apply_node_fail(state, node, config)
+        for spec in op_fail or []:
+            state = apply_op_fail(state, spec, config, now)
+    except SimulationError as exc:
+        raise _usage(str(exc)) from None
+    if explain_rsc is not None and config.find(explain_rsc) is None:
+        raise _usage(f"--explain: unknown resource {explain_rsc!r}")
+    transition = schedule(config, state, now)
+    for warning in transition.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(transition_to_json(transition), indent=2))
+        return
+    lines = format_summary(transition.summary)
+    lines += ["", *format_placement(transition.placement)]
+    if explain_rsc is not None:
+        found = config.find(explain_rsc)
+        ids = (
+            [explain_rsc]
+            if found is None
+            else [explain_rsc, *(p.id for p in found.primitives() if p.id != explain_rsc)]
+        )
+        for rsc in ids:
+            terms = explain(transition, rsc)
+            keys = [k for k in transition.final_scores if k == rsc or k.startswith(f"{rsc}:")]
+            for key in keys if not terms else []:
+                terms += [f"{key} {line}" for line in explain(transition, key)]
+            lines += ["", f"Scores for {rsc}:", *(f"  {t}" for t in terms or ["(no score terms)"])]
+    print_lines(lines)
