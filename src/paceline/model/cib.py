@@ -29,7 +29,18 @@ from .config import (
     Primitive,
     Resource,
 )
-from .enums import BoolOp, ExprOp, HealthStrategy, NoQuorumPolicy, OnFail, OpStatus, OrderKind, Role, ValueType
+from .durations import parse_duration_ms
+from .enums import (
+    BoolOp,
+    ExprOp,
+    HealthStrategy,
+    NoQuorumPolicy,
+    OnFail,
+    OpStatus,
+    OrderKind,
+    Role,
+    ValueType,
+)
 from .rules import AttrExpr, DateExpr, DateSpec, Rule
 from .scores import INFINITY, parse_score
 from .state import ClusterState, FailRecord, NodeStatus, OpRecord, Ticket
@@ -68,37 +79,6 @@ def read_cib_text(data: bytes | str, source: str = "<cib>") -> CibReport:
     if root.tag != "cib":
         raise CibError(f"{source}: root element is <{root.tag}>, expected <cib>")
     return _Reader(root, source).read()
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|msec|us|usec|s|sec|m|min|h|hr)?\s*$", re.IGNORECASE)
-
-
-def parse_duration_ms(text: str | None, default: int = 0, lenient: bool = False) -> int:
-    """Pacemaker interval/timeout syntax: "10", "10s", "500ms", "2min", "1h", ISO "PT10S".
-
-    `lenient` returns `default` for text Pacemaker itself would not understand (as crm_simulate does).
-    """
-    if text is None or text.strip() == "":
-        return default
-    t = text.strip()
-    if t.upper().startswith("P"):
-        m = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?", t.upper())
-        if not m:
-            if lenient:
-                return default
-            raise ValueError(f"not a duration: {text!r}")
-        d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-        return int(((d * 24 + h) * 60 + mi) * 60_000 + s * 1000)
-    m2 = _DURATION.match(t)
-    if not m2:
-        if lenient:
-            return default
-        raise ValueError(f"not a duration: {text!r}")
-    value = float(m2.group(1))
-    unit = (m2.group(2) or "s").lower()
-    factor = {"ms": 1, "msec": 1, "us": 0.001, "usec": 0.001, "s": 1000, "sec": 1000,
-              "m": 60_000, "min": 60_000, "h": 3_600_000, "hr": 3_600_000}[unit]
-    return int(value * factor)
 
 
 def parse_iso_datetime(text: str) -> datetime:
@@ -570,7 +550,7 @@ class _Reader:
                     continue
                 for op in lr.findall("lrm_rsc_op"):
                     history.append(self._op_record(lr.get("id", ""), node.name, op))
-        dc = id_to_name.get(dc_uuid or "", None)
+        dc = id_to_name.get(dc_uuid or "")
         tickets: list[Ticket] = []
         if status is not None:
             for t in status.iter("ticket_state"):
@@ -602,31 +582,26 @@ class _Reader:
         online = False
         unclean = False
         pending = False
+        reason = ""
         terminate = _is_true(attrs.get("terminate", "false"))
         if fencing:
             if shutdown:
                 online = _is_true(in_ccm or "false")
-            elif in_ccm is None:
-                unclean = True
-            elif join == "nack":
+            elif in_ccm is None or join == "nack":
                 unclean = True
             elif not terminate and expected == "down":
                 if _is_true(in_ccm) or crmd_online:
                     pending = True
             elif terminate and join == "down" and not _is_true(in_ccm) and not crmd_online:
                 online = False
-            elif not _is_true(in_ccm):
-                unclean = True
-            elif not crmd_online:
-                unclean = True
-            elif terminate:
+            elif not _is_true(in_ccm) or not crmd_online or terminate:
                 unclean = True
             elif join == "member":
                 online = True
             elif join in ("pending", "down"):
                 pending = True
             else:
-                unclean = True
+                unclean, reason = True, "peer was in an unknown state"
         else:
             if not _is_true(in_ccm or "false"):
                 pass
@@ -635,7 +610,7 @@ class _Reader:
             elif expected != "member":
                 pass
             else:
-                unclean = True
+                unclean, reason = True, "peer is unexpectedly down"
         if pending:
             standby = True
         return NodeStatus(
@@ -646,6 +621,7 @@ class _Reader:
             maintenance=maintenance or _is_true(ns.get("node_in_maintenance", "0")),
             shutdown=shutdown,
             pending=pending,
+            unclean_reason=reason,
             attributes=attrs,
         )
 

@@ -25,6 +25,7 @@ class NodeStatus:
     maintenance: bool = False
     shutdown: bool = False
     pending: bool = False
+    unclean_reason: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
     """Transient attributes (#health-*, pingd, ...); permanent ones live in the configuration."""
 

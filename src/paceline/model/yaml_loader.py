@@ -522,7 +522,7 @@ class RuleSyntaxError(ValueError):
     """A rule expression that does not parse; the message says where."""
 
 
-_TOKEN_RE = re.compile(r"""\s*(?:(\()|(\))|"([^"]*)"|'([^']*)'|([^\s()]+))""")
+_TOKEN_RE = re.compile(r"""\s*(?:((?:param|meta)\([^()\s]+\))|(\()|(\))|"([^"]*)"|'([^']*)'|([^\s()]+))""")
 _TYPES = {t.value: t for t in ValueType}
 _CMP_OPS = {
     "lt": ExprOp.LT,
@@ -564,12 +564,14 @@ def _tokenize(text: str) -> list[_Tok]:
         if not m or m.end() == pos:
             raise RuleSyntaxError(f"cannot read the rule from {text[pos:]!r}")
         pos = m.end()
-        if m.group(1) or m.group(2):
-            tokens.append(_Tok(m.group(1) or m.group(2), False))
-        elif m.group(3) is not None or m.group(4) is not None:
-            tokens.append(_Tok(m.group(3) if m.group(3) is not None else m.group(4), True))
+        if m.group(1):
+            tokens.append(_Tok(m.group(1), False))
+        elif m.group(2) or m.group(3):
+            tokens.append(_Tok(m.group(2) or m.group(3), False))
+        elif m.group(4) is not None or m.group(5) is not None:
+            tokens.append(_Tok(m.group(4) if m.group(4) is not None else m.group(5), True))
         else:
-            tokens.append(_Tok(m.group(5), False))
+            tokens.append(_Tok(m.group(6), False))
     return tokens
 
 

@@ -1,0 +1,134 @@
+"""Run Pacemaker's scheduler regression suite through the CIB reader and the scheduler.
+
+Compares our Transition Summary with crm_simulate's `.summary` for each registered case. Lines are
+compared as a multiset after normalising whitespace (crm_simulate pads columns). A case "agrees"
+when the multisets are equal; "agrees on actions" when they are equal with the "due to ..." and
+"blocked" annotations removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+import time
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .model.cib import read_cib
+from .scheduler import schedule
+
+__all__ = ["CaseResult", "expected_summary", "normalise", "run_case", "run_suite"]
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    name: str
+    group: str
+    agree: bool
+    agree_actions: bool
+    expected: tuple[str, ...]
+    got: tuple[str, ...]
+    error: str = ""
+    unsupported: tuple[str, ...] = ()
+
+
+def normalise(line: str) -> str:
+    line = line.strip().lstrip("*").strip()
+    line = re.sub(r"\(\s+", "( ", line)
+    line = re.sub(r"\s+\)", " )", line)
+    return re.sub(r"\s+", " ", line)
+
+
+def strip_reason(line: str) -> str:
+    return re.sub(r"\s+(due to .*|blocked)$", "", line)
+
+
+def expected_summary(path: Path) -> list[str]:
+    lines = path.read_text().splitlines()
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith("Transition Summary:"):
+            inside = True
+            continue
+        if inside:
+            if line.strip() == "" or not line.startswith(" "):
+                if out or line.startswith("Executing") or (line and not line.startswith(" ")):
+                    break
+                continue
+            out.append(normalise(line))
+    return out
+
+
+def _parse_now(extra: str, execution_date: float | None) -> float:
+    m = re.search(r"-t\s+(\S+(?:\s+\d\d:\d\d:\d\d\S*)?)", extra)
+    if m:
+        text = m.group(1).strip("'\"")
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            pass
+    if execution_date is not None:
+        return execution_date
+    return time.time()
+
+
+def run_case(root: Path, name: str, group: str = "", extra: str = "") -> CaseResult:
+    expected = expected_summary(root / "summary" / f"{name}.summary")
+    try:
+        report = read_cib(root / "xml" / f"{name}.xml")
+        now = _parse_now(extra, report.execution_date)
+        transition = schedule(report.config, report.state, now)
+    except Exception as exc:  # the suite must report a crash, not stop on it
+        tb = traceback.format_exc(limit=3)
+        return CaseResult(name, group, False, False, tuple(expected), (), f"{type(exc).__name__}: {exc}\n{tb}")
+    got = [normalise(line) for line in transition.summary]
+    agree = Counter(got) == Counter(expected)
+    agree_actions = Counter(strip_reason(x) for x in got) == Counter(strip_reason(x) for x in expected)
+    return CaseResult(name, group, agree, agree_actions, tuple(expected), tuple(got),
+                      unsupported=report.unsupported)
+
+
+def run_suite(root: Path) -> list[CaseResult]:
+    results: list[CaseResult] = []
+    with (root / "tests.tsv").open() as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["test"] == "test" or not (root / "xml" / f"{row['test']}.xml").exists():
+                continue
+            results.append(run_case(root, row["test"], row["group_label"], row.get("extra_args") or ""))
+    return results
+
+
+def main(argv: list[str]) -> int:
+    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[3] / "shared" / "pacemaker-scheduler"
+    verbose = "-v" in argv
+    results = run_suite(root)
+    by_group: dict[str, list[CaseResult]] = {}
+    for r in results:
+        by_group.setdefault(r.group, []).append(r)
+    total = Counter[str]()
+    for group, rs in sorted(by_group.items()):
+        n = len(rs)
+        a = sum(r.agree for r in rs)
+        b = sum(r.agree_actions for r in rs)
+        c = sum(bool(r.error) for r in rs)
+        total.update({"n": n, "a": a, "b": b, "c": c})
+        print(f"{group:<70} {a:>3}/{n:<3} exact  {b:>3}/{n:<3} actions  crashes {c}")
+        if verbose:
+            for r in rs:
+                if not r.agree:
+                    print(f"   -- {r.name}: {r.error.splitlines()[0] if r.error else ''}")
+                    for line in sorted(set(r.expected) - set(r.got)):
+                        print(f"      want: {line}")
+                    for line in sorted(set(r.got) - set(r.expected)):
+                        print(f"      got:  {line}")
+    print(f"TOTAL exact {total['a']}/{total['n']}  actions {total['b']}/{total['n']}  crashes {total['c']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

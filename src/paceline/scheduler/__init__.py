@@ -1,0 +1,76 @@
+"""The pure scheduler: (configuration, observed state, now) -> Transition.
+
+`schedule` has no clock, I/O, randomness or environment: `now` (epoch seconds) is an argument and
+every tie is broken by a stable rule, so the same inputs always give the same Transition.
+"""
+
+from __future__ import annotations
+
+from ..model.config import Configuration
+from ..model.enums import Role
+from ..model.state import ClusterState
+from .actions import build_graph
+from .placement import assign_all, build_colocations, initial_scores
+from .promotion import assign_roles
+from .summary import summarize
+from .transition import Action, ActionKind, ScoreTerm, Transition
+from .unpack import unpack
+
+__all__ = ["Action", "ActionKind", "ScoreTerm", "Transition", "schedule"]
+
+_KIND = {k.value: k for k in ActionKind}
+
+
+def schedule(config: Configuration, state: ClusterState, now: float) -> Transition:
+    """Decide what to do. Pure: same inputs, same Transition."""
+    w = unpack(config, state, now)
+    initial_scores(w)
+    colocs = build_colocations(w)
+    assign_all(w, colocs)
+    assign_roles(w)
+    graph = build_graph(w)
+    summary = summarize(w, graph)
+    actions: list[Action] = []
+    for node, reason in graph.fences.items():
+        actions.append(Action(f"fence:{node}", ActionKind.FENCE, "", node, reason=reason))
+    fence_ids = tuple(a.id for a in actions)
+    for key, act in graph.actions.items():
+        if not act.required or not act.runnable or act.inst is None:
+            continue
+        aid = f"{act.inst.id}:{act.task}:{act.node}"
+        after: list[str] = []
+        if act.task == "start" and act.inst:
+            after.extend(f"{act.inst.id}:stop:{n}" for n in act.inst.running_on
+                         if (act.inst.id, "stop", n) in graph.actions and graph.actions[(act.inst.id, "stop", n)].required)
+            after.extend(fence_ids)
+        if act.task == "promote":
+            s = graph.actions.get((act.inst.id, "start", act.node))
+            if s is not None and s.required:
+                after.append(f"{act.inst.id}:start:{act.node}")
+        if act.task == "stop":
+            d = graph.actions.get((act.inst.id, "demote", act.node))
+            if d is not None and d.required:
+                after.append(f"{act.inst.id}:demote:{act.node}")
+        actions.append(Action(aid, _KIND[act.task], act.inst.id, act.node, after=tuple(after), reason=act.reason))
+        _ = key
+    placement: dict[str, dict[str, Role]] = {}
+    for inst in w.insts.values():
+        if inst.assigned is None:
+            continue
+        start = graph.actions.get((inst.id, "start", inst.assigned))
+        if start is not None and not start.runnable:
+            continue
+        placement[inst.id] = {inst.assigned: inst.next_role if inst.next_role is not Role.UNKNOWN else Role.STARTED}
+    scores: list[ScoreTerm] = []
+    final: dict[str, dict[str, int]] = {}
+    for inst in w.insts.values():
+        scores.extend(inst.terms)
+        final[inst.id] = dict(inst.allowed)
+    return Transition(
+        actions=tuple(actions),
+        placement=placement,
+        summary=tuple(summary),
+        scores=tuple(scores),
+        final_scores=final,
+        warnings=tuple(w.warnings),
+    )

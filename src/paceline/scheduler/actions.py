@@ -1,0 +1,269 @@
+"""Actions: from (current, assigned) per instance to start/stop/promote/demote/fence actions,
+with ordering edges and Pacemaker's propagation of "required" and "runnable" along mandatory orders.
+
+Invariants: an instance's start on a node comes after its stop on any other node; nothing starts on
+a node before the fencing of a node its resources are recovered from; a start that cannot run
+makes every start mandatorily ordered after it unrunnable too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..model.enums import NoQuorumPolicy, OrderKind, Role
+from ..model.scores import INFINITY
+from .meta import is_true
+from .unpack import Working
+from .working import Inst
+
+__all__ = ["Graph", "Node", "build_graph"]
+
+
+@dataclass
+class Node:
+    """One action in the graph being built."""
+
+    inst: Inst | None
+    task: str
+    node: str
+    required: bool = False
+    runnable: bool = True
+    reason: str = ""
+    block_reason: str = ""
+    after: set[tuple[str, str, str]] = field(default_factory=set)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.inst.id if self.inst else "", self.task, self.node)
+
+
+@dataclass
+class _Edge:
+    first: tuple[str, ...]
+    then: tuple[str, ...]
+    mandatory: bool
+    first_label: str
+
+
+@dataclass
+class Graph:
+    actions: dict[tuple[str, str, str], Node] = field(default_factory=dict)
+    fences: dict[str, str] = field(default_factory=dict)
+
+    def get(self, inst: Inst, task: str, node: str | None) -> Node | None:
+        if node is None:
+            return None
+        return self.actions.get((inst.id, task, node))
+
+    def add(self, inst: Inst | None, task: str, node: str, required: bool) -> Node:
+        n = Node(inst, task, node, required)
+        self.actions[n.key] = n
+        return n
+
+
+def build_graph(w: Working) -> Graph:
+    g = Graph()
+    stonith = w.config.options.stonith_enabled
+    for info in w.node_list():
+        if info.unclean and stonith:
+            g.fences[info.name] = info.fence_reason or "node is unclean"
+    no_quorum = not w.state.have_quorum
+    policy = w.config.options.no_quorum_policy
+    for inst in w.insts.values():
+        _inst_actions(w, g, inst, no_quorum, policy)
+    _propagate(w, g)
+    return g
+
+
+def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQuorumPolicy) -> None:
+    if not inst.managed or inst.blocked:
+        return
+    cur_nodes = inst.running_on
+    nxt = inst.assigned
+    next_role = inst.next_role
+    if next_role is Role.UNKNOWN:
+        next_role = Role.STARTED if nxt else Role.STOPPED
+        inst.next_role = next_role
+    for cur in cur_nodes:
+        info = w.nodes[cur]
+        restart = inst.failed and cur in inst.failed_on
+        need_stop = nxt != cur or restart or next_role is Role.STOPPED or len(cur_nodes) > 1
+        stop = g.add(inst, "stop", cur, need_stop)
+        if nxt is None:
+            stop.reason = "" if inst.target_role is Role.STOPPED or inst.orphan else "node availability"
+        if info.unclean:
+            if cur in g.fences:
+                stop.reason = stop.reason
+            else:
+                stop.runnable = False
+        if inst.current.get(cur) is Role.PROMOTED:
+            g.add(inst, "demote", cur, need_stop or next_role is not Role.PROMOTED)
+    if nxt is not None:
+        moving = nxt not in cur_nodes
+        restart = inst.failed and nxt in inst.failed_on
+        start = g.add(inst, "start", nxt, moving or restart or len(cur_nodes) > 1)
+        requires = inst.meta.get("requires", "quorum" if inst.prim.agent.standard != "stonith" else "quorum")
+        if no_quorum and requires != "nothing":
+            if policy is NoQuorumPolicy.STOP:
+                start.runnable = False
+                start.block_reason = "no quorum"
+            elif policy is NoQuorumPolicy.FREEZE and moving:
+                start.runnable = False
+                start.block_reason = "quorum freeze"
+        if next_role is Role.PROMOTED:
+            was_promoted = inst.current.get(nxt) is Role.PROMOTED
+            g.add(inst, "promote", nxt, moving or restart or not was_promoted)
+
+
+def _start_key(inst: Inst, node: str | None) -> tuple[str, str, str] | None:
+    return (inst.id, "start", node) if node else None
+
+
+def _propagate(w: Working, g: Graph) -> None:
+    edges = _order_edges(w, g)
+    _block_colocated(w, g)
+    changed = True
+    rounds = 0
+    while changed and rounds < 50:
+        changed = False
+        rounds += 1
+        for first_insts, first_task, then_insts, then_task, mandatory, label in edges:
+            first_actions = [
+                a for a in (g.actions.get((i.id, first_task, _node_for(i, first_task) or "")) for i in first_insts)
+                if a is not None
+            ]
+            then_actions = [
+                a for a in (g.actions.get((t.id, then_task, _node_for(t, then_task) or "")) for t in then_insts)
+                if a is not None
+            ]
+            if first_task == "stop" and then_task == "stop":
+                # Inverse of a start order: if the later stop is required, so is the earlier one.
+                if mandatory and any(a.required for a in then_actions):
+                    for a in first_actions:
+                        if not a.required:
+                            a.required = True
+                            a.reason = f"required {label}"
+                            changed = True
+                continue
+            if first_task == "start":
+                if len(first_insts) > 1 and label.endswith("running") and not _is_group_label(w, label):
+                    unrunnable = mandatory and not any(a.runnable for a in first_actions)
+                else:
+                    unrunnable = mandatory and (
+                        len(first_actions) < len(first_insts) or any(not a.runnable for a in first_actions)
+                    )
+            else:
+                unrunnable = False
+            required = any(a.required and a.runnable for a in first_actions)
+            for then in then_actions:
+                if unrunnable and then.runnable and then_task == "start":
+                    then.runnable = False
+                    then.block_reason = f"unrunnable {label}"
+                    changed = True
+                if mandatory and required and not then.required and first_task == then_task:
+                    then.required = True
+                    then.reason = f"required {label}"
+                    changed = True
+        for inst in w.insts.values():
+            changed |= _restart_rules(g, inst)
+        _block_colocated(w, g)
+
+
+def _is_group_label(w: Working, label: str) -> bool:
+    return label.split(" ", 1)[0] in w.group_members
+
+
+def _node_for(inst: Inst, task: str) -> str | None:
+    if task in ("start", "promote"):
+        return inst.assigned
+    return inst.current_node
+
+
+def _restart_rules(g: Graph, inst: Inst) -> bool:
+    """A required start where the instance already runs needs a stop first; an unrunnable start of
+    a running instance forces it to stop."""
+    changed = False
+    nxt = inst.assigned
+    if nxt is None:
+        return False
+    start = g.get(inst, "start", nxt)
+    stop = g.get(inst, "stop", nxt)
+    if start is None or stop is None:
+        return False
+    if start.required and start.runnable and not stop.required:
+        stop.required = True
+        changed = True
+    if stop.required and not start.required and start.runnable:
+        start.required = True
+        if not start.reason:
+            start.reason = stop.reason
+        changed = True
+    if not start.runnable and not stop.required:
+        stop.required = True
+        changed = True
+    return changed
+
+
+def _block_colocated(w: Working, g: Graph) -> None:
+    """A dependent of a mandatory colocation cannot start where its primary cannot start."""
+    for col in w.config.colocations:
+        if col.score < INFINITY:
+            continue
+        prims = w.members_of(col.with_resource)
+        if col.with_resource in w.group_members:
+            prims = prims[:1]
+        deps = w.members_of(col.resource)
+        if col.resource in w.group_members:
+            deps = deps[:1]
+        if not prims:
+            continue
+        if col.with_resource in w.clone_children:
+            starts = [g.get(p, "start", p.assigned) for p in prims]
+            if any(s is not None and s.runnable for s in starts) or any(p.running_on for p in prims):
+                continue
+        blocked = True
+        for p in prims:
+            s = g.get(p, "start", p.assigned)
+            if s is not None and s.runnable:
+                blocked = False
+        if not blocked:
+            continue
+        for d in deps:
+            s = g.get(d, "start", d.assigned)
+            if s is not None and s.runnable:
+                s.runnable = False
+                s.block_reason = f"colocation with {col.with_resource}"
+
+
+def _order_edges(w: Working, g: Graph) -> list[tuple[list[Inst], str, list[Inst], str, bool, str]]:
+    out: list[tuple[list[Inst], str, list[Inst], str, bool, str]] = []
+    for gid, members in w.group_members.items():
+        ordered = True
+        for rsc in w.config.resources:
+            if rsc.id == gid:
+                ordered = is_true(rsc.meta.get("ordered"), True)
+        if not ordered:
+            continue
+        for prev, cur in zip(members, members[1:], strict=False):
+            out.append(([prev], "start", [cur], "start", True, f"{prev.id} start"))
+            out.append(([cur], "stop", [prev], "stop", True, f"{cur.id} stop"))
+    for order in w.config.orders:
+        firsts = w.members_of(order.first)
+        thens = w.members_of(order.then)
+        if not firsts or not thens:
+            continue
+        mandatory = order.kind is OrderKind.MANDATORY
+        fa = _task(order.first_action)
+        ta = _task(order.then_action)
+        is_collective = order.first in w.group_members or order.first in w.clone_children
+        label = f"{order.first} {'running' if is_collective and fa == 'start' else fa}"
+        if order.then in w.group_members:
+            thens = thens[:1] if ta == "start" else thens
+        out.append((firsts, fa, thens, ta, mandatory, label))
+        if order.symmetrical and fa == "start" and ta == "start":
+            out.append((thens, "stop", firsts, "stop", mandatory, f"{order.then} stop"))
+    return out
+
+
+def _task(action: str) -> str:
+    return {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}.get(action, action)

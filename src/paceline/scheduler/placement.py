@@ -1,0 +1,466 @@
+"""Placement: node scores for every instance, then assignment in Pacemaker's order.
+
+Score sources (each recorded as a ScoreTerm): location constraints and rules, node health,
+resource-stickiness on the current node, failure bans (migration-threshold, hard errors),
+colocations (mandatory ones ban, advisory ones add; dependents' preferences merge into primaries).
+Ties break as Pacemaker's do: higher score, then fewer resources already assigned to the node, then
+the node the resource runs on now, then node name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..model.config import Colocation, Location
+from ..model.enums import Role
+from ..model.rules import RuleContext, evaluate_rule
+from ..model.scores import INFINITY, add_scores, parse_score
+from .meta import is_true, meta_score
+from .transition import ScoreTerm
+from .unpack import Working, failcount
+from .working import Inst, Unit
+
+__all__ = ["Coloc", "assign_all", "build_colocations", "initial_scores"]
+
+
+@dataclass
+class Coloc:
+    id: str
+    dependent: Inst
+    primary: list[Inst]
+    primary_id: str
+    primary_is_clone: bool
+    score: int
+    dependent_role: Role | None
+    primary_role: Role | None
+    node_attribute: str
+    influence: bool
+
+
+def initial_scores(w: Working) -> None:
+    """Allowed nodes, locations, health, stickiness and failure bans for every instance."""
+    sym = w.config.options.symmetric_cluster
+    for inst in w.insts.values():
+        if inst.orphan:
+            continue
+        for node in w.node_list():
+            if sym:
+                inst.add_score(node.name, 0, "")
+    for loc in w.config.locations:
+        _apply_location(w, loc)
+    for inst in w.insts.values():
+        if inst.orphan:
+            continue
+        if not is_true(inst.meta.get("allow-unhealthy-nodes")):
+            for node in w.node_list():
+                if node.health_score != 0 and node.name in inst.allowed:
+                    inst.add_score(node.name, node.health_score, "node-health", f"health of {node.name}")
+        _apply_stickiness(w, inst)
+        _apply_fail_limits(w, inst)
+
+
+def _location_targets(w: Working, loc: Location) -> list[tuple[Inst, bool]]:
+    ids: list[str] = []
+    if loc.resource_pattern is not None:
+        try:
+            pattern = re.compile(loc.resource_pattern)
+        except re.error:
+            w.warnings.append(f"location {loc.id}: invalid rsc-pattern")
+            return []
+        top = [u.id for u in w.units]
+        ids = [i for i in top if pattern.fullmatch(i) or pattern.match(i)]
+    elif loc.resource is not None:
+        ids = [loc.resource]
+    out: list[tuple[Inst, bool]] = []
+    for rid in ids:
+        members = w.members_of(rid)
+        if rid in w.group_members:
+            out.extend((m, i == 0) for i, m in enumerate(members))
+        else:
+            out.extend((m, True) for m in members)
+    return out
+
+
+def _apply_location(w: Working, loc: Location) -> None:
+    targets = _location_targets(w, loc)
+    if not targets:
+        return
+    if loc.role is Role.PROMOTED:
+        w.promotion_locations.extend((inst, loc) for inst, _first in targets)
+        return
+    for inst, real in targets:
+        for node_name, score in _location_scores(w, loc, inst):
+            inst.add_score(node_name, score if real else 0, f"location {loc.id}" if real else "")
+
+
+def _location_scores(w: Working, loc: Location, inst: Inst) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    if loc.node is not None:
+        if loc.node in w.nodes:
+            out.append((loc.node, loc.score))
+        return out
+    for rule in loc.rules:
+        if rule.role is Role.PROMOTED:
+            continue
+        for node in w.node_list():
+            ctx = RuleContext(node.attributes, w.now, inst.prim.params, inst.meta)
+            if not evaluate_rule(rule, ctx):
+                continue
+            if rule.score_attribute:
+                raw = node.attributes.get(rule.score_attribute)
+                if raw is None:
+                    continue
+                try:
+                    score = parse_score(raw)
+                except ValueError:
+                    continue
+            else:
+                score = rule.score if rule.score is not None else 0
+            out.append((node.name, score))
+    return out
+
+
+def _apply_stickiness(w: Working, inst: Inst) -> None:
+    running = inst.running_on
+    if not inst.managed or inst.stickiness == 0 or len(running) != 1:
+        return
+    node = running[0]
+    if not w.config.options.symmetric_cluster and node not in inst.allowed:
+        return
+    inst.add_score(node, inst.stickiness, "stickiness", "resource-stickiness on the current node")
+
+
+def _apply_fail_limits(w: Working, inst: Inst) -> None:
+    threshold = inst.migration_threshold
+    if threshold <= 0:
+        return
+    for node in w.node_list():
+        count = failcount(w, inst, node.name)
+        if count <= 0 or count < threshold:
+            continue
+        targets = [inst]
+        if inst.clone is not None and not is_true(inst.meta.get("globally-unique")):
+            targets = w.clone_children.get(inst.clone, [inst])
+        for t in targets:
+            t.add_score(node.name, -INFINITY, "migration-threshold",
+                        f"{count} failure(s) on {node.name} reached migration-threshold {threshold}")
+
+
+# --- colocations --------------------------------------------------------------------------------
+
+
+def build_colocations(w: Working) -> list[Coloc]:
+    out: list[Coloc] = []
+    for col in w.config.colocations:
+        out.extend(_expand_coloc(w, col))
+    for gid, members in w.group_members.items():
+        if not is_true(_group_meta(w, gid, "colocated"), True):
+            continue
+        for prev, cur in zip(members, members[1:], strict=False):
+            out.append(Coloc(f"group:{gid}", cur, [prev], prev.id, False, INFINITY, None, None, "#uname", True))
+    return out
+
+
+def _group_meta(w: Working, gid: str, name: str) -> str | None:
+    for rsc in w.config.resources:
+        if rsc.id == gid:
+            return rsc.meta.get(name)
+    return None
+
+
+def _expand_coloc(w: Working, col: Colocation) -> list[Coloc]:
+    if col.score == 0:
+        return []
+    deps = w.members_of(col.resource)
+    prims = w.members_of(col.with_resource)
+    if not deps or not prims:
+        return []
+    if col.resource in w.group_members:
+        deps = deps[:1]
+    primary_is_clone = col.with_resource in w.clone_children
+    if col.with_resource in w.group_members:
+        prims = prims[:1]
+    return [
+        Coloc(col.id, d, prims, col.with_resource, primary_is_clone, col.score, col.resource_role, col.with_role,
+              col.node_attribute, col.influence)
+        for d in deps
+        if d not in prims
+    ]
+
+
+# --- assignment ---------------------------------------------------------------------------------
+
+
+class _Assigner:
+    def __init__(self, w: Working, colocs: list[Coloc]) -> None:
+        self.w = w
+        self.this_with: dict[str, list[Coloc]] = {}
+        self.with_this: dict[str, list[Coloc]] = {}
+        for c in colocs:
+            self.this_with.setdefault(c.dependent.id, []).append(c)
+            for p in c.primary:
+                self.with_this.setdefault(p.id, []).append(c)
+
+    # Pacemaker's node comparator.
+    def _sort_key(self, inst: Inst, node: str, scores: dict[str, int]) -> tuple[int, int, int, int]:
+        info = self.w.nodes[node]
+        score = scores[node] if info.available else -INFINITY
+        active = 0 if inst.current_node == node else 1
+        return (-score, info.num_assigned, active, info.index)
+
+    def assign(self, inst: Inst) -> str | None:
+        if inst.group is not None and not inst.allocating:
+            group_members = self.w.group_members[inst.group]
+            if group_members and group_members[0] is not inst and group_members[0].provisional:
+                self.assign_group(inst.group)
+        if inst.clone is not None and inst.provisional:
+            self.assign_clone(inst.clone)
+        if not inst.provisional:
+            return inst.assigned
+        if inst.allocating:
+            return None
+        inst.allocating = True
+        this_with = self.this_with.get(inst.id, [])
+        with_this = self.with_this.get(inst.id, [])
+        mandatory = [c for c in this_with if abs(c.score) >= INFINITY]
+        optional = [c for c in this_with if abs(c.score) < INFINITY]
+        for c in mandatory:
+            self._apply_this_with(inst, c)
+        for c in with_this:
+            if abs(c.score) >= INFINITY:
+                self._add_dependent_scores(inst, c)
+        for c in optional:
+            self._apply_this_with(inst, c)
+        for c in with_this:
+            if abs(c.score) < INFINITY:
+                self._add_dependent_scores(inst, c)
+        if inst.target_role is Role.STOPPED or inst.orphan:
+            for n in list(inst.allowed):
+                inst.add_score(n, -INFINITY, "target-role", "target-role is Stopped")
+        if not inst.managed or inst.blocked:
+            self._set(inst, inst.current_node if inst.running_on else None)
+        elif self.w.config.options.stop_all_resources:
+            self._set(inst, None)
+        else:
+            self._set(inst, self._best_node(inst))
+        inst.allocating = False
+        return inst.assigned
+
+    def _set(self, inst: Inst, node: str | None) -> None:
+        inst.provisional = False
+        inst.assigned = node
+        if node is not None:
+            self.w.nodes[node].num_assigned += 1
+
+    def _best_node(self, inst: Inst) -> str | None:
+        if not inst.allowed:
+            return None
+        nodes = sorted(inst.allowed, key=lambda n: self._sort_key(inst, n, inst.allowed))
+        best = nodes[0]
+        info = self.w.nodes[best]
+        if not info.available or inst.allowed[best] < 0:
+            return None
+        chosen = best
+        running = inst.current_node
+        if inst.allowed[best] > 0 and running is not None and running in inst.allowed:
+            r_info = self.w.nodes[running]
+            if r_info.available and inst.allowed[running] == inst.allowed[best]:
+                chosen = running
+        return chosen
+
+    def _apply_this_with(self, inst: Inst, c: Coloc) -> None:
+        archive = dict(inst.allowed) if (c.score < 0 and c.score > -INFINITY) else None
+        for p in c.primary:
+            if p.provisional:
+                self.assign(p)
+        self._apply_coloc_to_scores(inst, c)
+        if archive is not None and not self._any_available(inst.allowed):
+            inst.allowed = archive
+
+    def _primary_values(self, c: Coloc) -> set[str] | None:
+        nodes = [p.assigned for p in c.primary if p.assigned is not None]
+        if c.primary_role is Role.PROMOTED:
+            nodes = [p.assigned for p in c.primary if p.assigned is not None and p.next_role is Role.PROMOTED] \
+                if any(p.next_role is Role.PROMOTED for p in c.primary) else nodes
+        if not nodes:
+            return None
+        return {self.w.nodes[n].attributes.get(c.node_attribute, "") for n in nodes}
+
+    def _apply_coloc_to_scores(self, inst: Inst, c: Coloc) -> None:
+        if c.dependent_role is Role.PROMOTED or c.primary_role is Role.PROMOTED:
+            if c.score >= INFINITY and c.primary_role is Role.PROMOTED:
+                pass  # applied on roles later; still require co-location with an instance
+            elif c.dependent_role is Role.PROMOTED:
+                return
+        values = self._primary_values(c)
+        if values is None and c.score < 0:
+            return
+        work = dict(inst.allowed)
+        detail = f"colocation {c.id} with {c.primary_id}"
+        changes: list[tuple[str, int]] = []
+        for n in work:
+            attr = self.w.nodes[n].attributes.get(c.node_attribute, "")
+            if values is None:
+                changes.append((n, -c.score))
+            elif attr in values:
+                if c.score < INFINITY:
+                    changes.append((n, c.score))
+            elif c.score >= INFINITY:
+                changes.append((n, -INFINITY))
+        for n, s in changes:
+            work[n] = add_scores(work[n], s)
+        if abs(c.score) >= INFINITY or self._any_available(work):
+            for n, s in changes:
+                inst.add_score(n, s, f"colocation {c.id}", detail)
+
+    def _any_available(self, scores: dict[str, int]) -> bool:
+        return any(self.w.nodes[n].available and s >= 0 for n, s in scores.items())
+
+    def _add_dependent_scores(self, inst: Inst, c: Coloc) -> None:
+        if not c.influence or c.dependent_role is Role.PROMOTED:
+            return
+        factor = c.score / INFINITY
+        merged = self._merge(c.dependent, dict(inst.allowed), c.node_attribute, factor, set(), inst.clone is not None)
+        if merged is None:
+            return
+        for n, s in merged.items():
+            old = inst.allowed.get(n, 0)
+            if s != old:
+                inst.allowed[n] = s
+                inst.terms.append(ScoreTerm(inst.id, n, s - old if abs(s) < INFINITY else s,
+                                            f"colocation {c.id}", f"preferences of {c.dependent.id}"))
+
+    def _merge(self, rsc: Inst, nodes: dict[str, int], attr: str, factor: float, seen: set[str],
+               only_positive: bool) -> dict[str, int] | None:
+        if rsc.id in seen:
+            return nodes
+        seen = seen | {rsc.id}
+        work = dict(nodes)
+        for n in work:
+            value = self.w.nodes[n].attributes.get(attr, "")
+            score = -INFINITY
+            for m, s in rsc.allowed.items():
+                info = self.w.nodes[m]
+                if info.available and info.attributes.get(attr, "") == value and s > score:
+                    score = s
+            if factor < 0 and score < 0:
+                continue
+            wf = factor * score
+            weight = int(wf - 0.5) if wf < 0 else int(wf + 0.5)
+            if weight == 0 and score != 0:
+                weight = 1 if factor > 0 else -1
+            new = add_scores(weight, work[n])
+            if only_positive and new < 0 and work[n] >= 0:
+                continue
+            work[n] = new
+        if not self._any_available(work):
+            return None
+        for c in self.with_this.get(rsc.id, []):
+            if not c.influence:
+                continue
+            sub = self._merge(c.dependent, work, c.node_attribute, factor * c.score / INFINITY, seen, only_positive)
+            if sub is not None:
+                work = sub
+        return work
+
+    def assign_group(self, gid: str) -> None:
+        for m in self.w.group_members[gid]:
+            m_prev = m.allocating
+            if m.provisional and not m_prev:
+                self.assign(m)
+
+    def assign_clone(self, cid: str) -> None:
+        members = self.w.clone_children[cid]
+        if any(m.allocating for m in members):
+            return
+        clone_meta = members[0].meta if members else {}
+        node_max = meta_score(clone_meta, "clone-node-max", 1)
+        for m in members:
+            m.allocating = True
+        per_node: dict[str, int] = {}
+        # Instances already running stay where they are when allowed.
+        for m in members:
+            cur = m.current_node
+            if cur is None or not m.managed:
+                continue
+            for c in self.this_with.get(m.id, []):
+                for p in c.primary:
+                    if p.provisional:
+                        self.assign(p)
+                self._apply_coloc_to_scores(m, c)
+            if m.target_role is Role.STOPPED:
+                continue
+            info = self.w.nodes[cur]
+            if info.available and m.allowed.get(cur, -INFINITY) >= 0 and per_node.get(cur, 0) < node_max:
+                per_node[cur] = per_node.get(cur, 0) + 1
+                m.provisional = False
+                m.assigned = cur
+                info.num_assigned += 1
+        for m in members:
+            if not m.provisional:
+                continue
+            if not m.managed:
+                m.provisional = False
+                m.assigned = m.current_node
+                continue
+            if m.current_node is None:
+                for c in self.this_with.get(m.id, []):
+                    for p in c.primary:
+                        if p.provisional:
+                            self.assign(p)
+                    self._apply_coloc_to_scores(m, c)
+            if m.target_role is Role.STOPPED:
+                m.provisional = False
+                continue
+            candidates = [n for n, s in m.allowed.items()
+                          if self.w.nodes[n].available and s >= 0 and per_node.get(n, 0) < node_max]
+            if not candidates:
+                m.provisional = False
+                continue
+            best = min(candidates, key=lambda n: (-m.allowed[n], per_node.get(n, 0), self.w.nodes[n].index))
+            per_node[best] = per_node.get(best, 0) + 1
+            m.provisional = False
+            m.assigned = best
+            self.w.nodes[best].num_assigned += 1
+        for m in members:
+            m.allocating = False
+
+
+def assign_all(w: Working, colocs: list[Coloc]) -> None:
+    a = _Assigner(w, colocs)
+    order = _allocation_order(w, a)
+    for unit in order:
+        if unit.kind == "clone":
+            a.assign_clone(unit.id)
+        elif unit.kind == "group":
+            a.assign_group(unit.id)
+        else:
+            a.assign(unit.members[0])
+
+
+def _allocation_order(w: Working, a: _Assigner) -> list[Unit]:
+    node_names = [n.name for n in w.node_list()]
+
+    def merged(unit_first: Inst) -> dict[str, int]:
+        scores = dict(unit_first.allowed)
+        for c in a.this_with.get(unit_first.id, []):
+            for p in c.primary[:1]:
+                factor = c.score / INFINITY
+                sub = a._merge(p, scores, c.node_attribute, factor, {unit_first.id}, False)
+                if sub is not None:
+                    scores = sub
+        return scores
+
+    keyed: list[tuple[tuple[int, int, tuple[int, ...], int], Unit]] = []
+    for idx, unit in enumerate(w.units):
+        if not unit.members:
+            continue
+        first = unit.members[0]
+        scores = merged(first)
+        cur = first.current_node
+        cur_score = scores.get(cur, -INFINITY) if cur else -INFINITY
+        per_node = tuple(-scores.get(n, -INFINITY) for n in node_names)
+        keyed.append(((-unit.priority, -cur_score, per_node, idx), unit))
+    keyed.sort(key=lambda kv: kv[0])
+    return [u for _, u in keyed]
