@@ -8,12 +8,16 @@ Duties:
   gives the default timeout of an action when the request has none.
 - Before the first start (also migrate_from / reload) of a resource with a given parameter set,
   check the parameters against the meta-data; problems give ERR_CONFIGURED / ERROR_FATAL and the
-  agent is not run.
+  agent is not run. Fetching meta-data uses at most half of the operation's timeout, and the
+  whole operation (check + action) stays within its timeout. Agents without usable meta-data
+  are not checked (and not asked again until the agent file changes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import time
 from pathlib import Path
 
 from .context import DEFAULT_TIMEOUT_MS, RunContext, outcome_to_result
@@ -53,6 +57,7 @@ class OcfRunner:
         self.ctx = ctx
         self._md_cache: dict[AgentSpec, tuple[float, AgentMetadata]] = {}
         self._validated: dict[str, frozenset[tuple[str, str]]] = {}
+        self._md_failed: dict[AgentSpec, float] = {}
 
     def path(self, spec: AgentSpec) -> Path:
         assert spec.provider is not None
@@ -72,7 +77,7 @@ class OcfRunner:
                 return t
         return DEFAULT_TIMEOUT_MS
 
-    async def metadata(self, spec: AgentSpec) -> AgentMetadata:
+    async def metadata(self, spec: AgentSpec, timeout_ms: int = 10000) -> AgentMetadata:
         p = self.path(spec)
         try:
             mtime = p.stat().st_mtime
@@ -81,18 +86,24 @@ class OcfRunner:
         cached = self._md_cache.get(spec)
         if cached is not None and cached[0] == mtime:
             return cached[1]
-        res = await self._exec(OpRequest("meta-data", spec, "meta-data", timeout_ms=10000), 10000)
+        if self._md_failed.get(spec) == mtime:
+            raise AgentMetadataUnavailable(f"meta-data of {spec} failed before (agent unchanged since)")
+        res = await self._exec(OpRequest("meta-data", spec, "meta-data", timeout_ms=timeout_ms), timeout_ms)
         if not res.ok:
+            self._md_failed[spec] = mtime
             raise AgentMetadataUnavailable(f"meta-data of {spec} failed: {res.describe()}")
         try:
             md = parse_metadata(res.stdout)
         except MetadataError as e:
+            self._md_failed[spec] = mtime
             raise AgentMetadataUnavailable(f"meta-data of {spec}: {e}") from None
         self._md_cache[spec] = (mtime, md)
         return md
 
-    async def _exec(self, req: OpRequest, timeout_ms: int) -> OpResult:
-        env = ocf_environment(self.ctx, req, timeout_ms)
+    async def _exec(self, req: OpRequest, timeout_ms: int, budget_ms: int | None = None) -> OpResult:
+        """Run the agent; ``timeout_ms`` is what is left of the operation's ``budget_ms``."""
+        budget = budget_ms or timeout_ms
+        env = ocf_environment(self.ctx, req, budget)
         out = await run_process(
             [str(self.path(req.spec)), req.action],
             env=env,
@@ -100,7 +111,7 @@ class OcfRunner:
             reaper=self.ctx.reaper,
             cwd="/",
         )
-        return outcome_to_result(out, timeout_ms, f"{req.spec} {req.action}")
+        return outcome_to_result(out, budget, f"{req.spec} {req.action}")
 
     async def run(self, req: OpRequest) -> OpResult:
         if req.action not in OCF_ACTIONS:
@@ -114,18 +125,24 @@ class OcfRunner:
                 0.0,
                 f"agent {req.spec} is not installed ({self.path(req.spec)} not found or not executable)",
             )
+        timeout = self._timeout(req)
         if req.action in _VALIDATE_BEFORE:
             key = frozenset(req.params.items())
             if self._validated.get(req.resource_id) != key:
-                problem = await self._check(req)
+                t0 = time.monotonic()
+                problem = await self._check(req, min(10000, max(1, timeout // 2)))
                 if problem is not None:
                     return problem
                 self._validated[req.resource_id] = key
-        return await self._exec(req, self._timeout(req))
+                spent = (time.monotonic() - t0) * 1000
+                res = await self._exec(req, max(1, timeout - round(spent)), timeout)
+                return dataclasses.replace(res, duration_ms=res.duration_ms + spent)
+        return await self._exec(req, timeout)
 
-    async def _check(self, req: OpRequest) -> OpResult | None:
+    async def _check(self, req: OpRequest, md_timeout_ms: int) -> OpResult | None:
+        """Check parameters against meta-data fetched within ``md_timeout_ms`` (half the op's budget)."""
         try:
-            md = await self.metadata(req.spec)
+            md = await self.metadata(req.spec, md_timeout_ms)
         except AgentMetadataUnavailable:
             return None  # nothing to check against; the agent's own validation still runs
         problems = check_params(md, req.params)
