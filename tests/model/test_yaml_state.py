@@ -60,7 +60,8 @@ def test_running_becomes_start_and_configured_monitors() -> None:
 
 def test_nodes_default_to_the_configuration_and_online() -> None:
     state = load_state_text(
-        "quorum: false\nnodes: [{name: n2, standby: true, attributes: {pingd: '1'}}, {name: n3, unclean: true}]",
+        "quorum: false\n"
+        "nodes: [{name: n2, standby: true, attributes: {pingd: '1'}}, {name: n3, unclean: true}]",
         "s.yaml",
         CONFIG,
     )

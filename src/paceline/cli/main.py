@@ -1,11 +1,80 @@
-"""The ``paceline`` command (minimal; owned by the CLI engineer)."""
+"""The `paceline` command (console script `paceline = paceline.cli.main:app`).
+
+Exit codes are shared by all commands: 0 done, 1 an input file has problems, 2 a bad command line
+(see `paceline.cli.simulate_cmd`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from paceline.cli.agent_cmd import agent_app
+from ..model.cib import CibError, read_cib
+from ..model.config import Configuration
+from ..model.yaml_loader import ConfigError, Severity, check_config_text, dump_config, load_config, read_text
+from .agent_cmd import agent_app
+from .output import print_problems
+from .simulate_cmd import EXIT_INPUT, EXIT_USAGE, simulate
 
-app = typer.Typer(no_args_is_help=True)
+__all__ = ["app", "config_app"]
+
+app = typer.Typer(no_args_is_help=True, help="Paceline: a high-availability cluster manager.")
+config_app = typer.Typer(no_args_is_help=True, help="Check and show cluster configurations.")
+
+app.command("simulate", help="Run the scheduler offline and show the transition.")(simulate)
+app.add_typer(config_app, name="config")
 app.add_typer(agent_app, name="agent")
+
+
+@config_app.command("validate")
+def validate(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Cluster configuration (YAML).")],
+) -> None:
+    """Check a configuration: print `FILE: valid (...)`, or every problem (exit 1). Warnings go to stderr."""
+    try:
+        text = read_text(file)
+    except ConfigError as exc:
+        print_problems(exc.errors)
+        raise typer.Exit(EXIT_INPUT) from None
+    config, problems = check_config_text(text, str(file))
+    print_problems(problems)
+    if config is None or any(p.severity is Severity.ERROR for p in problems):
+        raise typer.Exit(EXIT_INPUT)
+    constraints = len(config.locations) + len(config.colocations) + len(config.orders)
+    print(f"{file}: valid ({_count(len(config.resources), 'resource')}, {_count(constraints, 'constraint')})")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+@config_app.command("show")
+def show(
+    file: Annotated[
+        Path | None, typer.Argument(metavar="FILE", help="Cluster configuration (YAML).", show_default=False)
+    ] = None,
+    cib: Annotated[
+        Path | None, typer.Option("--cib", metavar="FILE.xml", help="Convert a Pacemaker CIB.")
+    ] = None,
+) -> None:
+    """Print the configuration as normalised YAML (ids filled in, every default explicit where it matters)."""
+    config: Configuration
+    if (file is None) == (cib is None):
+        print("paceline config show: give FILE or --cib FILE.xml", file=sys.stderr)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        config = read_cib(cib).config if cib is not None else load_config(file)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        print_problems(exc.errors)
+        raise typer.Exit(EXIT_INPUT) from None
+    except CibError as exc:
+        print_problems([str(exc)])
+        raise typer.Exit(EXIT_INPUT) from None
+    sys.stdout.write(dump_config(config))
+
 
 if __name__ == "__main__":
     app()
