@@ -25,7 +25,7 @@ from ..model.config import Configuration
 from ..model.state import ClusterState
 from ..model.yaml_loader import ConfigError, load_config
 from ..model.yaml_state import load_state, load_state_text
-from ..scheduler import schedule
+from ..scheduler import Transition, schedule
 from ..simulate import SimulationError, apply_node_fail, apply_op_fail, explain, transition_to_json
 from .output import format_placement, format_summary, print_lines, print_problems
 
@@ -75,6 +75,21 @@ def _inputs(
         print_problems(exc.errors)
         raise typer.Exit(EXIT_INPUT) from None
     return config, state, None
+
+
+def _explain_targets(config: Configuration, transition: Transition, rsc: str) -> list[str]:
+    """What `--explain RSC` shows: RSC itself when it has scores, else its primitives or instances."""
+    known = set(transition.final_scores) | {t.resource for t in transition.scores}
+    if rsc in known:
+        return [rsc]
+    found = config.find(rsc)
+    targets: list[str] = []
+    for prim in found.primitives() if found is not None else []:
+        if prim.id in known:
+            targets.append(prim.id)
+        else:
+            targets += sorted(k for k in known if k.rpartition(":")[0] == prim.id)
+    return targets or [rsc]
 
 
 def simulate(
@@ -142,16 +157,7 @@ def simulate(
     lines = format_summary(transition.summary)
     lines += ["", *format_placement(transition.placement)]
     if explain_rsc is not None:
-        found = config.find(explain_rsc)
-        ids = (
-            [explain_rsc]
-            if found is None
-            else [explain_rsc, *(p.id for p in found.primitives() if p.id != explain_rsc)]
-        )
-        for rsc in ids:
-            terms = explain(transition, rsc)
-            keys = [k for k in transition.final_scores if k == rsc or k.startswith(f"{rsc}:")]
-            for key in keys if not terms else []:
-                terms += [f"{key} {line}" for line in explain(transition, key)]
-            lines += ["", f"Scores for {rsc}:", *(f"  {t}" for t in terms or ["(no score terms)"])]
+        for target in _explain_targets(config, transition, explain_rsc):
+            terms = explain(transition, target) or ["(no score terms)"]
+            lines += ["", f"Scores for {target}:", *(f"  {t}" for t in terms)]
     print_lines(lines)
