@@ -108,6 +108,7 @@ class _Reader:
     source: str
     unsupported: list[str] = field(default_factory=list)
     templates: dict[str, _Element] = field(default_factory=dict)
+    _startup_fencing: str = "true"
 
     # --- entry -------------------------------------------------------------------------------
     def read(self) -> CibReport:
@@ -175,6 +176,7 @@ class _Reader:
     # --- options and nodes ---------------------------------------------------------------------
     def _options(self, cfg: _Element) -> ClusterOptions:
         raw = self._nvpairs(cfg.find("crm_config"), "cluster_property_set")
+        self._startup_fencing = raw.get("startup-fencing", "true")
 
         def flag(name: str, default: bool) -> bool:
             v = raw.get(name)
@@ -521,7 +523,7 @@ class _Reader:
                 name = ns.get("uname") or id_to_name.get(ns.get("id", ""), ns.get("id", ""))
                 node_states[name] = ns
         nodes: list[NodeStatus] = []
-        history: list[OpRecord] = []
+        history_by_node: dict[str, list[OpRecord]] = {}
         failures: list[FailRecord] = []
         for node in config.nodes:
             node_el = node_states.get(node.name)
@@ -549,7 +551,10 @@ class _Reader:
                 if not isinstance(lr.tag, str) or lr.tag != "lrm_resource":
                     continue
                 for op in lr.findall("lrm_rsc_op"):
-                    history.append(self._op_record(lr.get("id", ""), node.name, op))
+                    history_by_node.setdefault(node.name, []).append(self._op_record(lr.get("id", ""), node.name, op))
+        # History in status-section order: Pacemaker numbers anonymous clone instances in that order.
+        history = [r for name in node_states for r in history_by_node.pop(name, [])]
+        history.extend(r for records in history_by_node.values() for r in records)
         dc = id_to_name.get(dc_uuid or "")
         tickets: list[Ticket] = []
         if status is not None:
@@ -573,7 +578,11 @@ class _Reader:
         shutdown_attr = attrs.get("shutdown", "0")
         shutdown = shutdown_attr not in ("", "0", "false")
         if ns is None:
-            return NodeStatus(node.name, online=False, standby=standby, maintenance=maintenance, attributes=attrs)
+            # Never seen: with fencing on, Pacemaker fences such nodes at start-up (startup-fencing).
+            unseen_unclean = fencing and _is_true(self._startup_fencing)
+            return NodeStatus(node.name, online=False, unclean=unseen_unclean, standby=standby,
+                              maintenance=maintenance, unclean_reason="node is unclean" if unseen_unclean else "",
+                              attributes=attrs)
         in_ccm = ns.get("in_ccm")
         crmd = ns.get("crmd")
         join = ns.get("join")
@@ -587,15 +596,21 @@ class _Reader:
         if fencing:
             if shutdown:
                 online = _is_true(in_ccm or "false")
-            elif in_ccm is None or join == "nack":
-                unclean = True
+            elif in_ccm is None:
+                unclean, reason = True, "peer has not been seen by the cluster"
+            elif join == "nack":
+                unclean, reason = True, "peer failed Pacemaker membership criteria"
             elif not terminate and expected == "down":
                 if _is_true(in_ccm) or crmd_online:
                     pending = True
             elif terminate and join == "down" and not _is_true(in_ccm) and not crmd_online:
                 online = False
-            elif not _is_true(in_ccm) or not crmd_online or terminate:
-                unclean = True
+            elif not _is_true(in_ccm):
+                unclean, reason = True, "peer is no longer part of the cluster"
+            elif not crmd_online:
+                unclean, reason = True, "peer process is no longer available"
+            elif terminate:
+                unclean, reason = True, "termination was requested"
             elif join == "member":
                 online = True
             elif join in ("pending", "down"):

@@ -64,11 +64,13 @@ class Graph:
 def build_graph(w: Working) -> Graph:
     g = Graph()
     stonith = w.config.options.stonith_enabled
-    for info in w.node_list():
-        if info.unclean and stonith:
-            g.fences[info.name] = info.fence_reason or "node is unclean"
     no_quorum = not w.state.have_quorum
     policy = w.config.options.no_quorum_policy
+    for info in w.node_list():
+        # Without quorum only nodes still in our membership may be fenced (as Pacemaker's pe_can_fence).
+        can_fence = stonith and (not no_quorum or policy is NoQuorumPolicy.IGNORE or info.online)
+        if info.unclean and can_fence:
+            g.fences[info.name] = info.fence_reason or "node is unclean"
     for inst in w.insts.values():
         _inst_actions(w, g, inst, no_quorum, policy)
     _propagate(w, g)
@@ -90,12 +92,12 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
         need_stop = nxt != cur or restart or next_role is Role.STOPPED or len(cur_nodes) > 1
         stop = g.add(inst, "stop", cur, need_stop)
         if nxt is None:
-            stop.reason = "" if inst.target_role is Role.STOPPED or inst.orphan else "node availability"
+            stop.reason = "node availability"
         if info.unclean:
-            if cur in g.fences:
-                stop.reason = stop.reason
-            else:
+            if cur not in g.fences:
                 stop.runnable = False
+                if no_quorum and policy is NoQuorumPolicy.STOP:
+                    stop.block_reason = "no quorum"
         if inst.current.get(cur) is Role.PROMOTED:
             g.add(inst, "demote", cur, need_stop or next_role is not Role.PROMOTED)
     if nxt is not None:
@@ -136,6 +138,8 @@ def _propagate(w: Working, g: Graph) -> None:
                 a for a in (g.actions.get((t.id, then_task, _node_for(t, then_task) or "")) for t in then_insts)
                 if a is not None
             ]
+            if any(not i.managed for i in first_insts):
+                continue  # an unmanaged resource neither blocks nor forces what follows it
             if first_task == "stop" and then_task == "stop":
                 # Inverse of a start order: if the later stop is required, so is the earlier one.
                 if mandatory and any(a.required for a in then_actions):

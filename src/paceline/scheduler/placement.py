@@ -203,11 +203,11 @@ class _Assigner:
                 self.with_this.setdefault(p.id, []).append(c)
 
     # Pacemaker's node comparator.
-    def _sort_key(self, inst: Inst, node: str, scores: dict[str, int]) -> tuple[int, int, int, int]:
+    def _sort_key(self, inst: Inst, node: str, scores: dict[str, int]) -> tuple[int, int, int, str]:
         info = self.w.nodes[node]
         score = scores[node] if info.available else -INFINITY
         active = 0 if inst.current_node == node else 1
-        return (-score, info.num_assigned, active, info.index)
+        return (-score, info.num_assigned, active, info.name)
 
     def assign(self, inst: Inst) -> str | None:
         if inst.group is not None and not inst.allocating:
@@ -332,7 +332,9 @@ class _Assigner:
                                             f"colocation {c.id}", f"preferences of {c.dependent.id}"))
 
     def _merge(self, rsc: Inst, nodes: dict[str, int], attr: str, factor: float, seen: set[str],
-               only_positive: bool) -> dict[str, int] | None:
+               only_positive: bool, this_with: bool = False) -> dict[str, int] | None:
+        """Pacemaker's add_colocated_node_scores: fold `rsc`'s best matching scores (times
+        `factor`) into `nodes`, then recurse along its colocations; None means "roll back"."""
         if rsc.id in seen:
             return nodes
         seen = seen | {rsc.id}
@@ -356,13 +358,27 @@ class _Assigner:
             work[n] = new
         if not self._any_available(work):
             return None
-        for c in self.with_this.get(rsc.id, []):
-            if not c.influence:
+        return self._recurse(rsc, work, factor, seen, only_positive, this_with)
+
+    def _recurse(self, rsc: Inst, work: dict[str, int], factor: float, seen: set[str], only_positive: bool,
+                 this_with: bool) -> dict[str, int]:
+        colocs = self.this_with.get(rsc.id, []) if this_with else self.with_this.get(rsc.id, [])
+        for c in colocs:
+            if not this_with and not c.influence:
                 continue
-            sub = self._merge(c.dependent, work, c.node_attribute, factor * c.score / INFINITY, seen, only_positive)
+            other = c.primary[0] if this_with else c.dependent
+            sub = self._merge(other, work, c.node_attribute, factor * c.score / INFINITY, seen, only_positive,
+                              this_with)
             if sub is not None:
                 work = sub
         return work
+
+    def sort_scores(self, rsc: Inst) -> dict[str, int]:
+        """Scores used to order allocation: own scores plus what "this with" primaries prefer."""
+        work = dict(rsc.allowed)
+        if not self._any_available(work):
+            return work
+        return self._recurse(rsc, work, 1.0, {rsc.id}, False, True)
 
     def assign_group(self, gid: str) -> None:
         for m in self.w.group_members[gid]:
@@ -418,7 +434,7 @@ class _Assigner:
             if not candidates:
                 m.provisional = False
                 continue
-            best = min(candidates, key=lambda n: (-m.allowed[n], per_node.get(n, 0), self.w.nodes[n].index))
+            best = min(candidates, key=lambda n: (-m.allowed[n], self.w.nodes[n].num_assigned, n))
             per_node[best] = per_node.get(best, 0) + 1
             m.provisional = False
             m.assigned = best
@@ -440,24 +456,15 @@ def assign_all(w: Working, colocs: list[Coloc]) -> None:
 
 
 def _allocation_order(w: Working, a: _Assigner) -> list[Unit]:
-    node_names = [n.name for n in w.node_list()]
-
-    def merged(unit_first: Inst) -> dict[str, int]:
-        scores = dict(unit_first.allowed)
-        for c in a.this_with.get(unit_first.id, []):
-            for p in c.primary[:1]:
-                factor = c.score / INFINITY
-                sub = a._merge(p, scores, c.node_attribute, factor, {unit_first.id}, False)
-                if sub is not None:
-                    scores = sub
-        return scores
+    node_names = sorted(n.name for n in w.node_list())
 
     keyed: list[tuple[tuple[int, int, tuple[int, ...], int], Unit]] = []
     for idx, unit in enumerate(w.units):
         if not unit.members:
             continue
         first = unit.members[0]
-        scores = merged(first)
+        rep = unit.members[-1] if unit.kind == "group" else first
+        scores = a.sort_scores(rep)
         cur = first.current_node
         cur_score = scores.get(cur, -INFINITY) if cur else -INFINITY
         per_node = tuple(-scores.get(n, -INFINITY) for n in node_names)

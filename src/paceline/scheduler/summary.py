@@ -46,17 +46,17 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
         out.extend(_role_lines(g, inst, None, nxt))
         return out
     if len(cur_nodes) > 1:
-        for n in cur_nodes:
-            if n != nxt:
-                out.append(_fmt("Stop", inst.id, n, "due to being multiply active" if nxt else ""))
-        if nxt is not None and start is not None:
-            out.append(_fmt("Restart", inst.id, nxt, "due to being multiply active"))
-        return out
+        if nxt is None:
+            return [_fmt("Stop", inst.id, n, "due to node availability") for n in cur_nodes]
+        if nxt in cur_nodes:
+            return [_fmt("Recover" if inst.failed else "Restart", inst.id, nxt)]
+        return [_fmt("Move", inst.id, f"{cur} -> {nxt}")]
     assert stop is not None
     stop_sfx = "" if stop.runnable else " (blocked)"
     if nxt is None or (start is not None and not start.runnable):
         if not stop.runnable:
-            return [_fmt("Stop", inst.id, cur, "blocked")]
+            return [_fmt("Stop", inst.id, cur, f"due to {stop.block_reason} (blocked)" if stop.block_reason
+                         else "blocked")]
         reason = stop.reason if nxt is None else (start.block_reason if start else "")
         out.append(_fmt("Stop", inst.id, cur, f"due to {reason}{stop_sfx}" if reason else stop_sfx.strip()))
         return out

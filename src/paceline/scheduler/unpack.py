@@ -183,9 +183,12 @@ def _expand_clone(w: Working, clone: Clone) -> list[Inst]:
         if isinstance(child, Primitive):
             out.append(_make_inst(w, child, None, clone, f"{child.id}:{i}"))
         else:
-            w.warnings.append(f"clone {clone.id} of a group: cloned groups are scheduled as one instance set")
-            for m in child.members:
-                out.append(_make_inst(w, m, child, clone, f"{m.id}:{i}"))
+            group_id = f"{child.id}:{i}"
+            members = [_make_inst(w, m, child, clone, f"{m.id}:{i}") for m in child.members]
+            for m in members:
+                m.group = group_id
+            w.group_members[group_id] = members
+            out.extend(members)
     return out
 
 
@@ -193,13 +196,13 @@ def _expand_clone(w: Working, clone: Clone) -> list[Inst]:
 
 
 def _apply_history(w: Working) -> None:
-    by_rsc_node: dict[tuple[str, str], list[OpRecord]] = defaultdict(list)
+    by_rsc_node: dict[tuple[str, str], list[OpRecord]] = {}
     for rec in w.state.history:
-        by_rsc_node[(rec.resource, rec.node)].append(rec)
+        by_rsc_node.setdefault((rec.resource, rec.node), []).append(rec)
     clone_slots: dict[str, dict[str, Inst]] = defaultdict(dict)
     for (rsc_id, node), records in by_rsc_node.items():
         info = w.nodes.get(node)
-        if info is None or not (info.online or info.unclean):
+        if info is None or not (info.online or (info.unclean and w.config.options.stonith_enabled)):
             continue  # a cleanly stopped node runs nothing; its history is stale
         inst = _instance_for(w, rsc_id, node, records, clone_slots)
         if inst is None:
@@ -364,6 +367,9 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
         elif role.rank < Role.STARTED.rank:
             role = Role.STARTED
     inst.current[node] = role
+    if w.nodes[node].unclean and not w.nodes[node].online:
+        # The node will be fenced: whatever failed there stops with it (Pacemaker ignores on-fail).
+        failed, on_fail = False, None
     if failed:
         inst.failed_on.add(node)
         if inst.on_fail is None or (on_fail is not None and _ON_FAIL_RANK[on_fail] > _ON_FAIL_RANK[inst.on_fail]):
