@@ -268,7 +268,8 @@ def test_concurrency_limit_and_per_resource_serialisation(make_runner: Make, tmp
     log = tmp_path / "log"
     write_agent(
         root / "resource.d" / "test" / "slow",
-        f'#!/bin/sh\necho "begin $OCF_RESOURCE_INSTANCE" >> {log}\nsleep 0.2\necho "end $OCF_RESOURCE_INSTANCE" >> {log}\n',
+        f'#!/bin/sh\necho "begin $OCF_RESOURCE_INSTANCE" >> {log}\nsleep 0.2\n'
+        f'echo "end $OCF_RESOURCE_INSTANCE" >> {log}\n',
     )
     r = make_runner(ocf_root=root, max_concurrency=2)
     spec = AgentSpec.parse("ocf:test:slow")

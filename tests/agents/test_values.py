@@ -83,7 +83,8 @@ MD = """<?xml version="1.0"?>
  <parameter name="ip" required="1" unique="1"><shortdesc>IP</shortdesc><content type="string"/></parameter>
  <parameter name="count"><content type="integer" default="3"/></parameter>
  <parameter name="flag"><content type="boolean" default="false"/></parameter>
- <parameter name="mode"><content type="select" default="a"><option value="a"/><option value="b"/></content></parameter>
+ <parameter name="mode"><content type="select" default="a">
+   <option value="a"/><option value="b"/></content></parameter>
 </parameters>
 <actions><action name="start" timeout="20s"/><action name="monitor" timeout="30s" interval="10s"/>
 <action name="stop" timeout="2min"/></actions></resource-agent>"""
