@@ -199,7 +199,8 @@ def transition_to_json(transition: Transition) -> dict[str, object]:
     "summary": [...], "scores": [{"resource", "node", "score", "source", "detail"}]}`.
 
     Actions keep the scheduler's order; `action` is the kind's value (a monitor's interval is in its
-    id); roles are their string values; scores are integers (INFINITY = 1000000).
+    id); roles are their string values; scores are integers (INFINITY = 1000000); summary lines
+    have their padding collapsed to single spaces (`Start vip ( n1 )`), so they diff cleanly.
     """
     actions = []
     for a in transition.actions:
@@ -220,7 +221,8 @@ def transition_to_json(transition: Transition) -> dict[str, object]:
         {"resource": t.resource, "node": t.node, "score": t.score, "source": t.source, "detail": t.detail}
         for t in transition.scores
     ]
-    return {"actions": actions, "placement": placement, "summary": list(transition.summary), "scores": scores}
+    summary = [" ".join(line.split()) for line in transition.summary]
+    return {"actions": actions, "placement": placement, "summary": summary, "scores": scores}
 
 
 def _signed(score: int) -> str:

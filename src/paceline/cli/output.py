@@ -21,11 +21,12 @@ _SUMMARY_RE = re.compile(r"^(?P<verb>[A-Z][\w-]*)\s+(?P<rsc>\S+)\s+\(\s*(?P<wher
 def format_summary(lines: Iterable[str]) -> list[str]:
     """`Transition Summary:` and one `  * Verb       rsc   ( where )` line per summary line.
 
-    Verbs are padded to 10 columns and resource names to the longest one, as crm_simulate does;
+    Verbs are padded to 10 columns and resource names to the longest one (at least 7), as
+    crm_simulate does for the common cases (it is compared whitespace aside anyway);
     lines of another shape (`Fence (reboot) n2 'reason'`) are kept as they are.
     """
     parsed = [(line, _SUMMARY_RE.match(line.strip())) for line in lines]
-    width = max((len(m.group("rsc")) for _, m in parsed if m), default=0)
+    width = max([7, *(len(m.group("rsc")) for _, m in parsed if m)])
     out = ["Transition Summary:"]
     for line, m in parsed:
         if m is None or m.group("verb") == "Fence":
