@@ -198,9 +198,10 @@ def transition_to_json(transition: Transition) -> dict[str, object]:
     """`{"actions": [{"id", "action", "resource", "node", "after"}], "placement": {rsc: {node: role}},
     "summary": [...], "scores": [{"resource", "node", "score", "source", "detail"}]}`.
 
-    Actions keep the scheduler's order; `action` is the kind's value (a monitor's interval is in its
-    id); roles are their string values; scores are integers (INFINITY = 1000000); summary lines
-    have their padding collapsed to single spaces (`Start vip ( n1 )`), so they diff cleanly.
+    Actions keep the scheduler's order and each `after` list is sorted; `action` is the kind's value
+    (a monitor's interval is in its id); roles are their string values; scores are integers
+    (INFINITY = 1000000); summary lines have their padding collapsed to single spaces
+    (`Start vip ( n1 )`), so they diff cleanly.
     """
     actions = []
     for a in transition.actions:
