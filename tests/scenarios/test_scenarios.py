@@ -30,8 +30,11 @@ def load_scenario(path: Path) -> tuple[Configuration, ClusterState, float]:
     """Configuration, state (events applied) and now; ConfigError with file/line for a bad file."""
     reader = YamlReader(str(path))
     root = reader.compose(path.read_text())
-    fields = reader.mapping(root, "", ("description", "config", "state", "now", "events"), ("config", "now")) or {}
-    if reader.errors or root is None:
+    if root is None:
+        raise ConfigError(reader.errors)
+    keys = ("description", "config", "state", "now", "events")
+    fields = reader.mapping(root, "", keys, ("config", "now")) or {}
+    if reader.errors:
         raise ConfigError(reader.errors)
     config = config_from_node(fields["config"], str(path))
     state_node = fields.get("state") or yaml.compose("{}", Loader=yaml.SafeLoader)
@@ -41,7 +44,8 @@ def load_scenario(path: Path) -> tuple[Configuration, ClusterState, float]:
     if now_text is None:
         raise ConfigError(reader.errors)
     now = parse_time(now_text)
-    for i, event in enumerate(reader.sequence(fields["events"], "events") or [] if "events" in fields else []):
+    events = reader.sequence(fields["events"], "events") if "events" in fields else []
+    for i, event in enumerate(events or []):
         spec = reader.mapping(event, f"events[{i}]", ("node-fail", "op-fail"), null_ok=False) or {}
         for kind, value in spec.items():
             text = reader.text(value, f"events[{i}].{kind}")
