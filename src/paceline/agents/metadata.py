@@ -142,7 +142,12 @@ def parse_metadata(xml: str | bytes) -> AgentMetadata:
     )
 
 
-def _type_problem(p: ParameterInfo, value: str) -> str | None:
+def _type_problem(p: ParameterInfo, value: str, check_default: bool = True) -> str | None:
+    """Why ``value`` does not fit ``p``'s declared type, or None. Agents' declared types are
+    loose (ocf:pacemaker:ping declares dampen an integer with default "5s"): when the declared
+    default itself does not fit the declared type, the type is not enforced."""
+    if check_default and p.default and _type_problem(p, p.default, check_default=False):
+        return None
     t = p.type.lower()
     v = value.strip()
     if t == "integer":

@@ -1,0 +1,129 @@
+"""The shims agents call back into (crm_attribute, crm_master, attrd_updater, crm_node,
+crm_resource), directly and through real agents (ping, HealthCPU)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+
+import pytest
+
+from paceline.agents import AgentSpec, AttributeStore, Lifetime, LocalAgentRunner, OcfRc, OpRequest
+
+from .conftest import arun
+
+Make = Callable[..., LocalAgentRunner]
+
+
+def sh(r: LocalAgentRunner, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    e = r.agent_env()
+    e.update(env)
+    return subprocess.run(list(argv), env=e, capture_output=True, text=True, timeout=30, check=False)
+
+
+@pytest.mark.slow
+def test_crm_attribute(make_runner: Make) -> None:
+    r = make_runner()
+    store = AttributeStore(r.ctx.attr_store)
+    assert (
+        sh(r, "crm_attribute", "-N", "n2", "-l", "reboot", "-n", "g-last-committed", "-v", "42").returncode
+        == 0
+    )
+    assert store.get("n2", "g-last-committed") == "42"
+    q = sh(r, "crm_attribute", "-N", "n2", "-l", "reboot", "--name", "g-last-committed", "--quiet")
+    assert (q.returncode, q.stdout) == (0, "42\n")
+    q = sh(r, "crm_attribute", "-N", "n2", "-l", "reboot", "-n", "g-last-committed", "-G")
+    assert q.stdout == "scope=status  name=g-last-committed value=42\n"
+    assert sh(r, "crm_attribute", "-N", "n2", "-l", "reboot", "-n", "g-last-committed", "-D").returncode == 0
+    q = sh(r, "crm_attribute", "-N", "n2", "-l", "reboot", "-n", "g-last-committed", "-G", "-q")
+    assert q.returncode == 105 and q.stdout == ""
+    q = sh(r, "crm_attribute", "-N", "n2", "-l", "reboot", "-n", "x", "-G", "-q", "-d", "dflt")
+    assert q.stdout == "dflt\n"
+    # permanent node attribute, and the local node by default
+    assert sh(r, "crm_attribute", "-l", "forever", "-n", "rack", "-v", "a").returncode == 0
+    assert store.get("n1", "rack", Lifetime.FOREVER) == "a"
+    # cluster option
+    assert sh(r, "crm_attribute", "-t", "crm_config", "-n", "stonith-enabled", "-v", "false").returncode == 0
+    assert store.get_config("stonith-enabled") == "false"
+
+
+@pytest.mark.slow
+def test_promotion_and_crm_master(make_runner: Make) -> None:
+    r = make_runner()
+    store = AttributeStore(r.ctx.attr_store)
+    assert sh(r, "crm_attribute", "--promotion", "-v", "7", OCF_RESOURCE_INSTANCE="db:1").returncode == 0
+    assert store.get("n1", "master-db") == "7"
+    assert sh(r, "crm_master", "-l", "reboot", "-v", "100", OCF_RESOURCE_INSTANCE="db:0").returncode == 0
+    assert store.promotion_score("db", "n1") == 100
+    q = sh(r, "crm_master", "-G", "-q", OCF_RESOURCE_INSTANCE="db")
+    assert q.stdout == "100\n"
+    assert sh(r, "crm_attribute", "-p", "-D", OCF_RESOURCE_INSTANCE="db").returncode == 0
+    assert store.promotion_score("db", "n1") is None
+
+
+@pytest.mark.slow
+def test_attrd_updater(make_runner: Make) -> None:
+    r = make_runner()
+    store = AttributeStore(r.ctx.attr_store)
+    assert sh(r, "attrd_updater", "-n", "#health-cpu", "-U", "red", "-d", "30s").returncode == 0
+    entry = store.read()["attributes"]["reboot"]["n1"]["#health-cpu"]
+    assert entry["value"] == "red" and entry["dampen_ms"] == 30000
+    assert sh(r, "attrd_updater", "-n", "pingd", "-B", "1000", "-d", "5s").returncode == 0
+    q = sh(r, "attrd_updater", "-n", "pingd", "-Q")
+    assert q.stdout == 'name="pingd" host="n1" value="1000"\n'
+    assert sh(r, "attrd_updater", "-n", "pingd", "-v", "2000", "-d", "5s").returncode == 0
+    assert store.get("n1", "pingd") == "2000"
+    assert sh(r, "attrd_updater", "-D", "-n", "pingd", "-d", "5s").returncode == 0
+    assert sh(r, "attrd_updater", "-n", "pingd", "-Q").returncode == 105
+
+
+@pytest.mark.slow
+def test_crm_node_and_crm_resource(make_runner: Make) -> None:
+    r = make_runner()
+    store = AttributeStore(r.ctx.attr_store)
+    assert sh(r, "crm_node", "-n").stdout == "n1\n"
+    assert sh(r, "crm_node", "-p").stdout == "n1\n"
+    assert sh(r, "crm_node", "-q").stdout == "1\n"
+    store.set_membership([(1, "n1", "member"), (2, "n2", "member"), (3, "n3", "lost")], quorate=True)
+    assert sh(r, "crm_node", "-l").stdout == "1 n1 member\n2 n2 member\n3 n3 lost\n"
+    assert sh(r, "crm_node", "-p").stdout == "n1 n2\n"
+    assert sh(r, "crm_node", "-N", "2").stdout == "n2\n"
+    store.set_membership([(1, "n1", "member")], quorate=False)
+    q = sh(r, "crm_node", "-q")
+    assert (q.stdout, q.returncode) == ("0\n", 3)
+    store.set_location("db", ["n2"], promoted=["n2"])
+    assert sh(r, "crm_resource", "--locate", "-r", "db").stdout == "resource db is running on: n2 Promoted\n"
+    assert sh(r, "crm_resource", "-r", "db", "-z", "-p", "cpu", "-v", "2").returncode == 0
+    assert sh(r, "crm_resource", "-Q", "-r", "db", "-z", "-g", "cpu").stdout == "2\n"
+    assert sh(r, "crm_resource", "-r", "db", "--cleanup").returncode == 3
+    # ocf-shellfuncs' ocf_local_nodename goes through our pacemakerd stub to crm_node -n
+    q = sh(
+        r,
+        "sh",
+        "-c",
+        ". /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs; ocf_local_nodename",
+        OCF_ROOT="/usr/lib/ocf",
+    )
+    assert q.stdout.strip() == "n1"
+
+
+@pytest.mark.slow
+def test_real_health_and_ping_agents_write_attributes(make_runner: Make) -> None:
+    r = make_runner()
+    store = AttributeStore(r.ctx.attr_store)
+    health = AgentSpec.parse("ocf:pacemaker:HealthCPU")
+    ping = AgentSpec.parse("ocf:pacemaker:ping")
+    pp = {"host_list": "127.0.0.1", "multiplier": "1000", "dampen": "1s", "timeout": "1", "attempts": "1"}
+
+    async def go() -> None:
+        assert (await r.run(OpRequest("hc", health, "start"))).rc is OcfRc.OK
+        assert (await r.run(OpRequest("hc", health, "monitor", interval_ms=10000))).rc is OcfRc.OK
+        assert store.get("n1", "#health-cpu") in {"green", "yellow", "red"}
+        assert (await r.run(OpRequest("p", ping, "start", pp))).rc is OcfRc.OK
+        assert store.get("n1", "pingd") == "1000"
+        assert (await r.run(OpRequest("p", ping, "stop", pp))).rc is OcfRc.OK
+        assert store.get("n1", "pingd") is None
+        assert (await r.run(OpRequest("hc", health, "stop"))).rc is OcfRc.OK
+        await r.close()
+
+    arun(go())
