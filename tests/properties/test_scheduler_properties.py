@@ -1,0 +1,272 @@
+"""Property tests of the scheduler over small generated clusters.
+
+Clusters: 2-4 nodes (some offline, in standby or unclean), 1-8 primitives (some in groups),
+location / colocation / order constraints (acyclic), stickiness, and some resources running.
+Properties: determinism under reordering of input tuples; convergence (apply, re-plan: nothing but
+monitors); no primitive placed twice; nothing placed or started on an offline, unclean or standby
+node; -INFINITY locations and mandatory colocations hold; mandatory orders appear as ordering edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from paceline.model.config import (
+    AgentRef,
+    ClusterOptions,
+    Colocation,
+    Configuration,
+    Group,
+    Location,
+    Node,
+    Op,
+    Order,
+    Primitive,
+    Resource,
+)
+from paceline.model.enums import Role
+from paceline.model.scores import INFINITY
+from paceline.model.state import ClusterState, NodeStatus, OpRecord
+from paceline.scheduler import ActionKind, Transition, schedule
+from paceline.simulate import apply_transition
+
+NOW = 1_763_719_200.0
+DUMMY = AgentRef("ocf", "Dummy", "pacemaker")
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+class Case:
+    """A generated cluster (a plain class, so that Hypothesis prints it with `__repr__`)."""
+
+    def __init__(self, config: Configuration, state: ClusterState) -> None:
+        self.config = config
+        self.state = state
+
+    def __repr__(self) -> str:  # a readable falsifying example
+        lines = [f"nodes: {[(n.name, n.online, n.unclean, n.standby) for n in self.state.nodes]}"]
+        for rsc in self.config.resources:
+            if isinstance(rsc, Group):
+                lines.append(f"group {rsc.id}: {[m.id for m in rsc.members]}")
+            else:
+                lines.append(f"primitive {rsc.id} meta={dict(rsc.meta)}")
+        lines += [f"location {loc.resource} {loc.node} {loc.score}" for loc in self.config.locations]
+        lines += [
+            f"colocation {c.resource} with {c.with_resource} {c.score}" for c in self.config.colocations
+        ]
+        lines += [f"order {o.first} then {o.then}" for o in self.config.orders]
+        lines += [
+            f"history {r.resource}@{r.node} {r.task} rc={r.rc} call={r.call_id}" for r in self.state.history
+        ]
+        lines.append(f"stonith-enabled={self.config.options.stonith_enabled}")
+        return "Case(\n  " + "\n  ".join(lines) + "\n)"
+
+
+SCORES = st.sampled_from([-INFINITY, -100, 0, 50, 100, 200, INFINITY])
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> Case:
+    fencing = draw(st.booleans())
+    node_names = [f"n{i + 1}" for i in range(draw(st.integers(2, 4)))]
+    statuses = []
+    for name in node_names:
+        kind = draw(
+            st.sampled_from(["online"] * 5 + ["offline", "standby"] + (["unclean"] if fencing else []))
+        )
+        statuses.append(
+            NodeStatus(
+                name,
+                online=kind in ("online", "standby"),
+                unclean=kind == "unclean",
+                standby=kind == "standby",
+            )
+        )
+    prim_ids = [f"r{i + 1}" for i in range(draw(st.integers(1, 8)))]
+    stickiness = draw(st.sampled_from([0, 0, 50, 100, INFINITY]))
+    monitor = (Op("monitor", interval_ms=10_000),)
+    prims = {p: Primitive(p, DUMMY, ops=monitor) for p in prim_ids}
+    # split into consecutive runs; runs of 2+ may become groups
+    resources: list[Resource] = []
+    i = 0
+    while i < len(prim_ids):
+        size = draw(st.integers(1, 3))
+        run = prim_ids[i : i + size]
+        i += size
+        if len(run) > 1 and draw(st.booleans()):
+            resources.append(Group(f"g{len(resources) + 1}", tuple(prims[p] for p in run)))
+        else:
+            resources.extend(prims[p] for p in run)
+    tops = [r.id for r in resources]
+    locations = []
+    for k in range(draw(st.integers(0, 4))):
+        locations.append(
+            Location(f"loc{k}", draw(st.sampled_from(tops)), draw(st.sampled_from(node_names)), draw(SCORES))
+        )
+    colocations = []
+    orders = []
+    if len(tops) > 1:
+        for k in range(draw(st.integers(0, 3))):
+            a, b = sorted(
+                draw(st.lists(st.sampled_from(tops), min_size=2, max_size=2, unique=True)), key=tops.index
+            )
+            score = draw(st.sampled_from([INFINITY, INFINITY, -INFINITY, 100]))
+            colocations.append(Colocation(f"col{k}", b, a, score))  # later depends on earlier: acyclic
+        for k in range(draw(st.integers(0, 3))):
+            a, b = sorted(
+                draw(st.lists(st.sampled_from(tops), min_size=2, max_size=2, unique=True)), key=tops.index
+            )
+            orders.append(Order(f"ord{k}", a, b))
+    history = []
+    call = 0
+    for p in prim_ids:
+        if draw(st.integers(0, 2)) == 0:
+            node = draw(st.sampled_from(node_names))
+            call += 1
+            history.append(OpRecord(p, node, "start", rc=0, call_id=call, expected_rc=0))
+            call += 1
+            history.append(OpRecord(p, node, "monitor", 10_000, rc=0, call_id=call, expected_rc=0))
+    config = Configuration(
+        name="prop",
+        options=ClusterOptions(stonith_enabled=fencing),
+        nodes=tuple(Node(n) for n in node_names),
+        resources=tuple(resources),
+        locations=tuple(locations),
+        colocations=tuple(colocations),
+        orders=tuple(orders),
+        rsc_defaults={"resource-stickiness": str(stickiness)},
+    )
+    return Case(config, ClusterState(nodes=tuple(statuses), history=tuple(history)))
+
+
+def placed_nodes(t: Transition, rsc_ids: Sequence[str]) -> set[str]:
+    return {
+        node
+        for rsc in rsc_ids
+        for node, role in t.placement.get(rsc, {}).items()
+        if role not in (Role.STOPPED, Role.UNKNOWN)
+    }
+
+
+def members(config: Configuration, top: str) -> list[str]:
+    found = config.find(top)
+    return [p.id for p in found.primitives()] if found is not None else [top]
+
+
+def canonical(t: Transition) -> tuple[object, ...]:
+    actions = sorted(
+        (a.id, a.kind.value, a.resource, a.node, a.interval_ms, tuple(sorted(a.after))) for a in t.actions
+    )
+    placement = sorted(
+        (r, sorted((n, role.value) for n, role in nodes.items())) for r, nodes in t.placement.items()
+    )
+    return (actions, placement, sorted(t.summary))
+
+
+@PROPS
+@given(cases(), st.randoms(use_true_random=False))
+def test_determinism_under_reordering_of_nodes_constraints_and_history(case: Case, rnd: object) -> None:
+    import random
+
+    assert isinstance(rnd, random.Random)
+    first = schedule(case.config, case.state, NOW)
+    again = schedule(case.config, case.state, NOW)
+    assert again == first
+
+    def shuffled(items: tuple[object, ...]) -> tuple[object, ...]:
+        out = list(items)
+        rnd.shuffle(out)
+        return tuple(out)
+
+    config = replace(
+        case.config,
+        nodes=shuffled(case.config.nodes),  # type: ignore[arg-type]
+        locations=shuffled(case.config.locations),  # type: ignore[arg-type]
+        colocations=shuffled(case.config.colocations),  # type: ignore[arg-type]
+        orders=shuffled(case.config.orders),  # type: ignore[arg-type]
+    )
+    state = replace(case.state, nodes=shuffled(case.state.nodes), history=shuffled(case.state.history))  # type: ignore[arg-type]
+    assert canonical(schedule(config, state, NOW)) == canonical(first)
+
+
+@PROPS
+@given(cases())
+def test_convergence_apply_then_replan_asks_for_nothing_but_monitors(case: Case) -> None:
+    first = schedule(case.config, case.state, NOW)
+    after = apply_transition(case.state, first, case.config)
+    second = schedule(case.config, after, NOW)
+    leftover = [a.id for a in second.actions if a.kind is not ActionKind.MONITOR]
+    assert leftover == [], second.summary
+    assert {r: dict(n) for r, n in second.placement.items()} == {
+        r: dict(n) for r, n in first.placement.items()
+    }
+
+
+@PROPS
+@given(cases())
+def test_no_primitive_is_placed_or_started_twice(case: Case) -> None:
+    t = schedule(case.config, case.state, NOW)
+    for prim in case.config.primitives():
+        assert len(placed_nodes(t, [prim.id])) <= 1, (prim.id, t.placement.get(prim.id))
+        starts = {a.node for a in t.actions if a.kind is ActionKind.START and a.resource == prim.id}
+        assert len(starts) <= 1, (prim.id, starts)
+
+
+@PROPS
+@given(cases())
+def test_nothing_is_placed_or_started_on_unusable_nodes(case: Case) -> None:
+    t = schedule(case.config, case.state, NOW)
+    unusable = {n.name for n in case.state.nodes if not n.online or n.unclean or n.standby}
+    for rsc, nodes in t.placement.items():
+        assert not (set(nodes) & unusable), (rsc, dict(nodes))
+    for a in t.actions:
+        if a.kind in (ActionKind.START, ActionKind.PROMOTE, ActionKind.MIGRATE_FROM):
+            assert a.node not in unusable, a
+
+
+@PROPS
+@given(cases())
+def test_minus_infinity_locations_are_honoured(case: Case) -> None:
+    t = schedule(case.config, case.state, NOW)
+    for loc in case.config.locations:
+        if loc.score <= -INFINITY and loc.resource is not None and loc.node is not None:
+            assert loc.node not in placed_nodes(t, members(case.config, loc.resource)), loc
+
+
+@PROPS
+@given(cases())
+def test_mandatory_colocations_hold_in_the_placement(case: Case) -> None:
+    t = schedule(case.config, case.state, NOW)
+    for col in case.config.colocations:
+        dependent = placed_nodes(t, members(case.config, col.resource))
+        primary = placed_nodes(t, members(case.config, col.with_resource))
+        if col.score >= INFINITY:
+            assert dependent <= primary, (col, t.placement)
+        elif col.score <= -INFINITY:
+            assert not (dependent & primary), (col, t.placement)
+
+
+@PROPS
+@given(cases())
+def test_mandatory_orders_are_ordering_edges_between_starts(case: Case) -> None:
+    t = schedule(case.config, case.state, NOW)
+    by_id = {a.id: a for a in t.actions}
+
+    def ancestors(action_id: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [action_id]
+        while todo:
+            for dep in by_id[todo.pop()].after:
+                if dep not in seen and dep in by_id:
+                    seen.add(dep)
+                    todo.append(dep)
+        return seen
+
+    starts = [a for a in t.actions if a.kind is ActionKind.START]
+    for order in case.config.orders:
+        firsts = {a.id for a in starts if a.resource in members(case.config, order.first)}
+        for then in (a for a in starts if a.resource in members(case.config, order.then)):
+            assert firsts <= ancestors(then.id), (order, then.id, sorted(firsts))
