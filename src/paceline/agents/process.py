@@ -44,24 +44,37 @@ class ProcessOutcome:
 
 
 class _Collector:
-    def __init__(self, fd: int, limit: int) -> None:
+    def __init__(self, fd: int, limit: int, loop: asyncio.AbstractEventLoop) -> None:
         self.fd = fd
+        self.loop = loop
+        self.watching = False
         self.buf = bytearray()
         self.limit = limit
         self.truncated = False
         self.eof = False
 
+    def watch(self) -> None:
+        self.loop.add_reader(self.fd, self.read_available)
+        self.watching = True
+
+    def unwatch(self) -> None:
+        if self.watching:
+            self.loop.remove_reader(self.fd)
+            self.watching = False
+
     def read_available(self) -> None:
+        """Read what is there without blocking; stop watching at EOF (an fd at EOF is always
+        readable: left registered, it would spin the loop)."""
         while not self.eof:
             try:
                 chunk = os.read(self.fd, 65536)
             except BlockingIOError:
                 return
             except OSError:
-                self.eof = True
-                return
+                chunk = b""
             if not chunk:
                 self.eof = True
+                self.unwatch()
                 return
             room = self.limit - len(self.buf)
             if room > 0:
@@ -161,10 +174,13 @@ async def run_process(
     reaper.manage(proc.pid)
     reaper.add_session(proc.pid)
     assert proc.stdout is not None and proc.stderr is not None
-    outs = [_Collector(proc.stdout.fileno(), output_limit), _Collector(proc.stderr.fileno(), output_limit)]
+    outs = [
+        _Collector(proc.stdout.fileno(), output_limit, loop),
+        _Collector(proc.stderr.fileno(), output_limit, loop),
+    ]
     for c in outs:
         os.set_blocking(c.fd, False)
-        loop.add_reader(c.fd, c.read_available)
+        c.watch()
     if stdin_data is not None and proc.stdin is not None:
         await _feed_stdin(proc.stdin, stdin_data)
     timed_out = False
@@ -180,7 +196,7 @@ async def run_process(
         raise
     finally:
         for c in outs:
-            loop.remove_reader(c.fd)
+            c.unwatch()
             c.read_available()
         proc.stdout.close()
         proc.stderr.close()

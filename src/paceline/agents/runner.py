@@ -144,7 +144,6 @@ class LocalAgentRunner:
 
     async def run(self, req: OpRequest) -> OpResult:
         self._ensure_reaper_task()
-        self.ctx.reaper.reap_orphans()
         t0 = time.monotonic()
         with self._resource_lock(req.resource_id) as lock:
             async with lock, self._sem:
