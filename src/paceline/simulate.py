@@ -211,7 +211,7 @@ def transition_to_json(transition: Transition) -> dict[str, object]:
                 "action": a.kind.value,
                 "resource": a.resource,
                 "node": a.node,
-                "after": list(a.after),
+                "after": sorted(a.after),
             }
         )
     placement = {
