@@ -1,0 +1,293 @@
+"""`Controller`: the level-triggered reconcile loop.
+
+    snapshot -> schedule(config, state, now) -> run the ready actions -> record results -> again
+
+Invariants:
+- Exactly one pass runs at a time (`_lock`); a pass runs its transition's actions in parallel
+  where the ordering edges allow (the scheduler's `after` plus order constraints and groups, see
+  `ordering`), each action only after every action it depends on succeeded.
+- A wake-up (failure, configuration change, command) during a pass stops new actions from being
+  launched; the actions in flight run to completion and are recorded, then the loop plans again.
+  An action is never abandoned half-way.
+- Recurring monitors follow the history after every pass; monitor actions in a transition are
+  left to them.
+- Fail counts whose failure-timeout has passed are cleared at the start of a pass (an `expiry`
+  event each), and the loop wakes by itself when the next one is due.
+- A stop because a resource reached its migration-threshold is reported as an `escalation` event
+  before it runs ("give up on this node").
+- If the same non-empty set of actions is planned `max_repeats` times in a row the loop pauses
+  `repeat_backoff_s` between passes (a plan that does not converge must not spin a core).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Protocol
+
+from ..model.config import Configuration
+from ..model.scores import INFINITY, format_score
+from ..model.state import ClusterState, OpRecord
+from ..scheduler import schedule
+from ..scheduler.meta import effective_meta, meta_score
+from ..scheduler.transition import Action, ActionKind, Transition
+from ..store import Clock
+from .ordering import complete_edges
+from .records import EventKind
+from .statedb import Snapshot, StateDB
+from .view import cluster_state, effective_config, failure_timeout_s, find_primitive
+
+__all__ = ["Controller", "Executor"]
+
+log = logging.getLogger("paceline.controller")
+
+
+class Executor(Protocol):
+    """The node side as the controller sees it (NodeAgent). `config` is set to the effective
+    configuration before every pass's actions run."""
+
+    config: Configuration
+
+    async def execute(self, action: Action) -> bool: ...
+
+    def sync_monitors(self, history: tuple[OpRecord, ...]) -> None: ...
+
+    def attributes(self) -> Mapping[str, str]: ...
+
+
+class Controller:
+    def __init__(
+        self,
+        db: StateDB,
+        clock: Clock,
+        node: str,
+        executor: Executor,
+        config: Configuration,
+        recheck_s: float = 60.0,
+        on_transition: Callable[[Transition], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.node = node
+        self.executor = executor
+        self.config = config
+        self.recheck_s = recheck_s
+        self.on_transition = on_transition
+        self.max_repeats = 20
+        self.repeat_backoff_s = 1.0
+        self.last_transition = Transition()
+        self.last_state = ClusterState()
+        self.effective = config
+        self.passes = 0
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._stopping = False
+        self._stop_all = False
+        self._forced_stop: set[str] = set()
+        self._repeat: tuple[tuple[str, ...], int] = ((), 0)
+
+    # -- control -------------------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """Until a pass found nothing to do and nothing woke the loop since (tests, commands)."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        self._stopping = True
+        self.wake()
+
+    # -- the loop ------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            async with self._lock:
+                acted = await self._pass()
+            if acted:
+                continue
+            self._idle.set()
+            await self._sleep_until_woken(self._next_due())
+
+    async def _sleep_until_woken(self, timeout: float) -> None:
+        if self._wake.is_set():
+            return
+        waker = asyncio.ensure_future(self._wake.wait())
+        sleeper = asyncio.ensure_future(self.clock.sleep(timeout))
+        try:
+            await asyncio.wait({waker, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (waker, sleeper):
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+
+    def _next_due(self) -> float:
+        """Seconds until the next fail count expires (or the recheck interval)."""
+        now = self.clock.time()
+        due = self.recheck_s
+        for f in self.last_state.failures:
+            timeout = failure_timeout_s(self.config, f.resource)
+            if timeout > 0 and f.last_failure is not None:
+                due = min(due, max(0.0, f.last_failure + timeout - now) + 0.001)
+        if self._repeat[1] >= self.max_repeats:
+            due = min(due, self.repeat_backoff_s)
+        return due
+
+    async def plan(self) -> tuple[Configuration, Snapshot, Transition]:
+        """Snapshot and schedule, without running anything."""
+        snap = await self.db.snapshot()
+        eff = effective_config(self.config, self.node, snap)
+        options = eff.options
+        if self._stop_all:
+            options = replace(options, stop_all_resources=True)
+        if self._forced_stop:
+            meta = {rid: {"target-role": "Stopped"} for rid in self._forced_stop}
+            eff = effective_config(self.config, self.node, replace(snap, meta={**snap.meta, **meta}))
+        eff = replace(eff, options=options)
+        state = cluster_state(eff, snap, self.node, self.executor.attributes())
+        self.effective, self.last_state = eff, state
+        return eff, snap, schedule(eff, state, self.clock.time())
+
+    async def _pass(self) -> bool:
+        """One reconcile pass; True when it ran actions (plan again at once)."""
+        self.passes += 1
+        await self._expire_failures()
+        eff, snap, t = await self.plan()
+        self.last_transition = t
+        self.executor.config = eff
+        self.executor.sync_monitors(snap.history)
+        actions = [a for a in t.actions if a.kind is not ActionKind.MONITOR]
+        if not actions:
+            self._repeat = ((), 0)
+            return False
+        ids = tuple(sorted(a.id for a in actions))
+        count = self._repeat[1] + 1 if self._repeat[0] == ids else 1
+        self._repeat = (ids, count)
+        if count > self.max_repeats:
+            log.warning("the same %d actions were planned %d times in a row; pausing", len(ids), count)
+            return False
+        if self.on_transition is not None:
+            self.on_transition(t)
+        await self._report_escalations(eff, snap, actions)
+        await self._execute(eff, actions)
+        snap = await self.db.snapshot()
+        self.executor.sync_monitors(snap.history)
+        return True
+
+    async def _execute(self, eff: Configuration, actions: list[Action]) -> bool:
+        deps = complete_edges(eff, actions)
+        by_id = {a.id: a for a in actions}
+        done: set[str] = set()
+        launched: set[str] = set()
+        running: dict[asyncio.Task[bool], str] = {}
+        failed = False
+        while True:
+            if not failed and not self._wake.is_set():
+                for aid, a in by_id.items():
+                    if aid not in launched and deps[aid] <= done:
+                        launched.add(aid)
+                        running[asyncio.ensure_future(self.executor.execute(a))] = aid
+            if not running:
+                break
+            finished, _ = await asyncio.wait(set(running), return_when=asyncio.FIRST_COMPLETED)
+            for task in finished:
+                aid = running.pop(task)
+                if task.result():
+                    done.add(aid)
+                else:
+                    failed = True
+        return not failed and len(done) == len(actions)
+
+    # -- failures: expiry and escalation -----------------------------------------------------------
+    async def _expire_failures(self) -> None:
+        snap = await self.db.snapshot()
+        now = self.clock.time()
+        for f in snap.failures:
+            timeout = failure_timeout_s(self.config, f.resource)
+            if timeout <= 0 or f.last_failure is None or f.last_failure + timeout > now:
+                continue
+            await self.db.drop_failure(f)
+            left = [g for g in snap.failures if g.resource == f.resource and g.node == f.node and g != f]
+            if not left:
+                await self.db.clear_failures(f.resource, f.node)
+            await self.db.log_event(
+                EventKind.EXPIRY,
+                f.node,
+                f"fail count of {f.resource} on {f.node} ({f.count} x {f.operation}) expired after "
+                f"failure-timeout {timeout:g}s",
+                resource=f.resource,
+                task=f.operation,
+            )
+
+    async def _report_escalations(self, eff: Configuration, snap: Snapshot, actions: list[Action]) -> None:
+        stops = [a for a in actions if a.kind is ActionKind.STOP]
+        starts = {(a.resource, a.node) for a in actions if a.kind is ActionKind.START}
+        for a in stops:
+            if (a.resource, a.node) in starts:
+                continue
+            count = sum(f.count for f in snap.failures if f.resource == a.resource and f.node == a.node)
+            found = find_primitive(eff, a.resource)
+            if found is None or count <= 0:
+                continue
+            threshold = meta_score(effective_meta(eff, *found), "migration-threshold", INFINITY)
+            if threshold <= 0 or count < threshold:
+                continue
+            elsewhere = [n.name for n in eff.nodes if n.name != a.node]
+            where = "no other node can run it: stopping it" if not elsewhere else "moving it away"
+            dependants = sorted(
+                b.resource for b in stops if b.resource != a.resource and (b.resource, b.node) not in starts
+            )
+            extra = f"; stopping dependants: {', '.join(dependants)}" if dependants else ""
+            await self.db.log_event(
+                EventKind.ESCALATION,
+                a.node,
+                f"{a.resource} failed {format_score(count)} times on {a.node} "
+                f"(migration-threshold {format_score(threshold)}): giving up on {a.node}, {where}{extra}",
+                resource=a.resource,
+                task="stop",
+                rc=None,
+                target_rc=0,
+                status="DONE",
+                desc=f"migration-threshold {format_score(threshold)} reached",
+                extra={"failcount": str(count), "dependants": ",".join(dependants)},
+            )
+
+    # -- commands that need exclusive passes ---------------------------------------------------------
+    async def converge(self, max_passes: int = 50) -> bool:
+        """Run passes until one has nothing to do (the lock must be held)."""
+        for _ in range(max_passes):
+            if not await self._pass():
+                return True
+        return False
+
+    async def stop_everything(self) -> bool:
+        """Shutdown: stop every resource (in reverse order) and return when nothing runs."""
+        async with self._lock:
+            self._stop_all = True
+            return await self.converge()
+
+    async def restart(self, rsc_ids: set[str], new_config: Configuration | None = None) -> bool:
+        """Stop `rsc_ids` (and what depends on them) under the current configuration, then switch to
+        `new_config` (if given) and let the next pass start everything again."""
+        async with self._lock:
+            ok = True
+            if rsc_ids:
+                self._forced_stop = set(rsc_ids)
+                try:
+                    ok = await self.converge()
+                finally:
+                    self._forced_stop = set()
+            if new_config is not None:
+                self.config = new_config
+        self.wake()
+        return ok

@@ -1,0 +1,272 @@
+"""`StateDB`: the daemon's durable records in a Store (see `records` for the key layout).
+
+Invariants:
+- Call ids increase strictly across everything recorded, also across daemon restarts (the next
+  id is one more than the largest recorded).
+- A recurring monitor's record is rewritten only when its rc or status changes (as Pacemaker
+  records a recurring result only on change), so an idle cluster writes nothing.
+- A failed operation (not the expected rc, or not DONE) adds one to the fail count of
+  (resource, node, op_interval) and stamps `last_failure`; a failed start adds INFINITY when
+  `start_failure_is_fatal`. A failure is never recorded without its fail count.
+- The event log keeps the last `event_limit` events; sequence numbers increase strictly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..model.enums import OpStatus
+from ..model.scores import INFINITY
+from ..model.state import FailRecord, OpRecord
+from ..store import Clock, Store
+from .records import (
+    PREFIX,
+    Event,
+    EventKind,
+    decode_event,
+    decode_fail,
+    decode_op,
+    encode_event,
+    encode_fail,
+    encode_op,
+    fail_key,
+    op_key,
+)
+
+__all__ = ["ConfigVersion", "DynamicLocation", "Snapshot", "StateDB", "is_failure"]
+
+
+@dataclass(frozen=True)
+class ConfigVersion:
+    version: int
+    text: str
+    applied_at: float
+    source: str
+
+
+@dataclass(frozen=True)
+class DynamicLocation:
+    """A location constraint added from the command line (ban, move)."""
+
+    id: str
+    resource: str
+    node: str
+    score: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything recorded, read at one store revision."""
+
+    revision: int
+    history: tuple[OpRecord, ...]
+    failures: tuple[FailRecord, ...]
+    node_flags: dict[str, dict[str, bool]]
+    locations: tuple[DynamicLocation, ...]
+    meta: dict[str, dict[str, str]]
+
+
+def is_failure(task: str, interval_ms: int, rc: int, status: OpStatus, expected_rc: int) -> bool:
+    """Whether an operation result is a failure. Probes may find a resource running or stopped."""
+    if status is not OpStatus.DONE:
+        return True
+    if task == "monitor" and interval_ms == 0:
+        return rc not in (0, 7, 8)
+    if task == "stop" and rc == 7:
+        return False
+    return rc != expected_rc
+
+
+class StateDB:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        event_limit: int = 2000,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.event_limit = event_limit
+        self.on_event = on_event
+        self._call_id = 0
+        self._seq = 0
+
+    async def load(self) -> None:
+        """Read the counters (call id, event sequence) from what is recorded."""
+        ops, _ = await self.store.range(PREFIX + "ops/")
+        self._call_id = max((decode_op(kv.value).call_id for kv in ops), default=0)
+        events, _ = await self.store.range(PREFIX + "events/")
+        self._seq = int(events[-1].key.rsplit("/", 1)[1]) if events else 0
+
+    def next_call_id(self) -> int:
+        self._call_id += 1
+        return self._call_id
+
+    # -- snapshot --------------------------------------------------------------------------------
+    async def snapshot(self) -> Snapshot:
+        kvs, rev = await self.store.range(PREFIX)
+        history: list[OpRecord] = []
+        failures: list[FailRecord] = []
+        flags: dict[str, dict[str, bool]] = {}
+        locs: list[DynamicLocation] = []
+        meta: dict[str, dict[str, str]] = {}
+        for kv in kvs:
+            rest = kv.key[len(PREFIX) :]
+            kind, _, name = rest.partition("/")
+            if kind == "ops":
+                history.append(decode_op(kv.value))
+            elif kind == "fail":
+                failures.append(decode_fail(kv.value))
+            elif kind == "nodes":
+                flags[name] = {k: bool(v) for k, v in json.loads(kv.value).items()}
+            elif kind == "constraints":
+                d = json.loads(kv.value)
+                locs.append(DynamicLocation(name, d["resource"], d["node"], int(d["score"])))
+            elif kind == "meta":
+                meta[name] = {str(k): str(v) for k, v in json.loads(kv.value).items()}
+        history.sort(key=lambda r: r.call_id)
+        return Snapshot(rev, tuple(history), tuple(failures), flags, tuple(locs), meta)
+
+    # -- operations ------------------------------------------------------------------------------
+    async def record(
+        self,
+        rsc: str,
+        node: str,
+        task: str,
+        interval_ms: int,
+        rc: int,
+        status: OpStatus,
+        expected_rc: int = 0,
+        exit_reason: str = "",
+        start_failure_is_fatal: bool = True,
+    ) -> tuple[OpRecord, bool]:
+        """Record one result; returns (the record, whether it was a failure)."""
+        now = self.clock.time()
+        failed = is_failure(task, interval_ms, rc, status, expected_rc)
+        slot = f"monitor_{interval_ms}" if task == "monitor" and interval_ms > 0 else "last"
+        key = op_key(node, rsc, slot)
+        if slot != "last" and not failed:
+            old = await self.store.get(key)
+            if old is not None:
+                prev = decode_op(old.value)
+                if prev.rc == rc and prev.status is status:
+                    return prev, False
+        rec = OpRecord(
+            rsc,
+            node,
+            task,
+            interval_ms,
+            rc,
+            status,
+            call_id=self.next_call_id(),
+            last_rc_change=now,
+            exit_reason=exit_reason,
+            expected_rc=expected_rc,
+        )
+        await self.store.put(key, encode_op(rec))
+        if failed:
+            await self.store.put(op_key(node, rsc, "last_failure"), encode_op(rec))
+            operation = f"{task}_{interval_ms}"
+            fkey = fail_key(node, rsc, operation)
+            old = await self.store.get(fkey)
+            count = decode_fail(old.value).count if old else 0
+            add = INFINITY if task == "start" and start_failure_is_fatal else 1
+            fail = FailRecord(rsc, node, min(INFINITY, count + add), now, operation)
+            await self.store.put(fkey, encode_fail(fail))
+        return rec, failed
+
+    async def forget_resource(self, rsc: str, node: str) -> None:
+        """Cleanup: drop the resource's history and fail counts on `node` (it is probed again)."""
+        await self.store.delete(f"{PREFIX}ops/{node}/{rsc}/", prefix=True)
+        await self.store.delete(f"{PREFIX}fail/{node}/{rsc}/", prefix=True)
+
+    async def clear_failures(self, rsc: str, node: str) -> int:
+        """Drop fail counts and the last-failure record, keep the rest of the history."""
+        n = await self.store.delete(f"{PREFIX}fail/{node}/{rsc}/", prefix=True)
+        await self.store.delete(op_key(node, rsc, "last_failure"))
+        return n
+
+    async def drop_failure(self, fail: FailRecord) -> None:
+        await self.store.delete(fail_key(fail.node, fail.resource, fail.operation))
+
+    async def drop_op(self, rec: OpRecord) -> None:
+        slot = f"monitor_{rec.interval_ms}" if rec.task == "monitor" and rec.interval_ms > 0 else "last"
+        await self.store.delete(op_key(rec.node, rec.resource, slot))
+
+    # -- node flags, dynamic constraints and meta --------------------------------------------------
+    async def set_node_flags(self, node: str, **flags: bool) -> None:
+        old = await self.store.get(f"{PREFIX}nodes/{node}")
+        cur: dict[str, Any] = json.loads(old.value) if old else {}
+        cur.update(flags)
+        await self.store.put(f"{PREFIX}nodes/{node}", json.dumps(cur, sort_keys=True))
+
+    async def add_location(self, loc: DynamicLocation) -> None:
+        body = {"resource": loc.resource, "node": loc.node, "score": loc.score}
+        await self.store.put(f"{PREFIX}constraints/{loc.id}", json.dumps(body, sort_keys=True))
+
+    async def clear_locations(self, rsc: str) -> int:
+        kvs, _ = await self.store.range(f"{PREFIX}constraints/")
+        n = 0
+        for kv in kvs:
+            if json.loads(kv.value).get("resource") == rsc:
+                n += await self.store.delete(kv.key)
+        return n
+
+    async def set_meta(self, rsc: str, name: str, value: str | None) -> None:
+        key = f"{PREFIX}meta/{rsc}"
+        old = await self.store.get(key)
+        cur: dict[str, str] = json.loads(old.value) if old else {}
+        if value is None:
+            cur.pop(name, None)
+        else:
+            cur[name] = value
+        if cur:
+            await self.store.put(key, json.dumps(cur, sort_keys=True))
+        else:
+            await self.store.delete(key)
+
+    # -- configuration versions --------------------------------------------------------------------
+    async def current_config(self) -> ConfigVersion | None:
+        kv = await self.store.get(f"{PREFIX}config/current")
+        return _config_version(kv.value) if kv else None
+
+    async def save_config(self, text: str, source: str) -> ConfigVersion:
+        cur = await self.current_config()
+        version = (cur.version if cur else 0) + 1
+        cv = ConfigVersion(version, text, self.clock.time(), source)
+        body = json.dumps({"version": version, "text": text, "applied_at": cv.applied_at, "source": source})
+        await self.store.put(f"{PREFIX}config/history/{version:08d}", body)
+        await self.store.put(f"{PREFIX}config/current", body)
+        return cv
+
+    async def config_history(self) -> list[ConfigVersion]:
+        kvs, _ = await self.store.range(f"{PREFIX}config/history/")
+        return [_config_version(kv.value) for kv in kvs]
+
+    # -- the event log -----------------------------------------------------------------------------
+    async def log_event(self, kind: EventKind, node: str, message: str, **fields: Any) -> Event:
+        self._seq += 1
+        ev = Event(self._seq, self.clock.time(), kind, node, message, **fields)
+        await self.store.put(f"{PREFIX}events/{ev.seq:012d}", encode_event(ev))
+        if ev.seq > self.event_limit and ev.seq % 100 == 0:
+            kvs, _ = await self.store.range(f"{PREFIX}events/")
+            for kv in kvs[: max(0, len(kvs) - self.event_limit)]:
+                await self.store.delete(kv.key)
+        if self.on_event is not None:
+            self.on_event(ev)
+        return ev
+
+    async def events(self, since: int = 0, limit: int = 100) -> list[Event]:
+        kvs, _ = await self.store.range(f"{PREFIX}events/")
+        out = [decode_event(kv.value) for kv in kvs]
+        out = [e for e in out if e.seq > since]
+        return out[-limit:] if limit > 0 else out
+
+
+def _config_version(text: str) -> ConfigVersion:
+    d = json.loads(text)
+    return ConfigVersion(int(d["version"]), str(d["text"]), float(d["applied_at"]), str(d.get("source", "")))

@@ -1,0 +1,155 @@
+"""The local API's routes (served by `http.UnixHttpServer` on `STATE/paceline.sock`).
+
+    GET  /status                        status JSON (see `status.build_status`)
+    GET  /events?since=N&limit=M        the event log
+    GET  /config                        the running configuration version {version, text, ...}
+    GET  /config/history                every version (without text), newest last
+    GET  /config/<version>              one version with its text
+    POST /config/apply {text, source}   validate and apply (422 with "errors" when invalid)
+    POST /config/reload                 re-read the daemon's configuration file
+    POST /resource/<id>/<op> {node?}    op: restart, cleanup, ban, clear, move
+    POST /node/<name>/<op>              op: standby, online, maintenance
+
+Invariant: every answer is JSON; errors are {"error": message} with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from ..controller.records import EventKind
+from ..controller.statedb import DynamicLocation
+from ..controller.view import find_primitive
+from ..model.scores import INFINITY
+from ..node.roles import LocalRole, roles_on
+from .configsrc import InvalidConfig
+from .http import HttpError, Request
+from .status import build_status
+
+if TYPE_CHECKING:
+    from .app import Daemon
+
+__all__ = ["Api"]
+
+
+class Api:
+    def __init__(self, daemon: Daemon) -> None:
+        self.d = daemon
+
+    async def handle(self, req: Request) -> Any:
+        parts = req.parts
+        key = (req.method, parts[0] if parts else "")
+        if key == ("GET", "status"):
+            return await self.status()
+        if key == ("GET", "events"):
+            since = int(req.query.get("since", "0"))
+            limit = int(req.query.get("limit", "100"))
+            return {"events": [asdict(e) for e in await self.d.db.events(since, limit)]}
+        if key == ("GET", "config"):
+            return await self.config_get(parts[1:])
+        if key == ("POST", "config") and parts[1:] == ["apply"]:
+            body = req.body or {}
+            return await self.apply(
+                str(body.get("text", "")), str(body.get("source", "paceline config apply"))
+            )
+        if key == ("POST", "config") and parts[1:] == ["reload"]:
+            if self.d.config_path is None:
+                raise HttpError(409, "the daemon was started without a configuration file")
+            return await self.apply(self.d.config_path.read_text(encoding="utf-8"), str(self.d.config_path))
+        if key == ("POST", "resource") and len(parts) == 3:
+            return await self.resource(parts[1], parts[2], req.body or {})
+        if key == ("POST", "node") and len(parts) == 3:
+            return await self.node_op(parts[1], parts[2])
+        raise HttpError(404, f"no such API endpoint: {req.method} {req.path}")
+
+    async def status(self) -> dict[str, Any]:
+        ctl = self.d.controller
+        snap = await self.d.db.snapshot()
+        return build_status(ctl.effective, snap, self.d.node, self.d.agent.attributes(), self.d.stopping)
+
+    async def config_get(self, rest: list[str]) -> Any:
+        if not rest:
+            cur = await self.d.db.current_config()
+            return asdict(cur) if cur else {}
+        history = await self.d.db.config_history()
+        if rest == ["history"]:
+            return {"versions": [{k: v for k, v in asdict(c).items() if k != "text"} for c in history]}
+        for c in history:
+            if str(c.version) == rest[0]:
+                return asdict(c)
+        raise HttpError(404, f"no configuration version {rest[0]}")
+
+    async def apply(self, text: str, source: str) -> dict[str, Any]:
+        try:
+            return await self.d.apply_text(text, source)
+        except InvalidConfig as e:
+            raise HttpError(
+                422, "invalid configuration", {"error": "invalid configuration", "errors": e.errors}
+            ) from None
+
+    async def resource(self, rsc: str, op: str, body: dict[str, Any]) -> dict[str, Any]:
+        d = self.d
+        ctl = d.controller
+        if find_primitive(ctl.config, rsc) is None and ctl.config.find(rsc) is None:
+            raise HttpError(404, f"no resource {rsc!r} in the configuration")
+        node = str(body.get("node") or d.node)
+        await d.db.log_event(
+            EventKind.COMMAND, d.node, f"command: resource {op} {rsc}", resource=rsc, task=op
+        )
+        if op == "restart":
+            prims = [p.id for p in (ctl.config.find(rsc) or find_primitive(ctl.config, rsc)[0]).primitives()]  # type: ignore[index]
+            snap = await d.db.snapshot()
+            roles = roles_on(snap.history, d.node)
+            if not any(roles.get(p) and roles[p].role is not LocalRole.STOPPED for p in prims):
+                raise HttpError(409, f"{rsc} is not running: nothing to restart")
+            await ctl.restart(set(prims))
+            await ctl.wait_idle(60)
+            return {"message": f"{rsc} restarted"}
+        if op == "cleanup":
+            prims = [p.id for p in (ctl.config.find(rsc) or find_primitive(ctl.config, rsc)[0]).primitives()]  # type: ignore[index]
+            for p in prims:
+                await d.db.forget_resource(p, node)
+            d.agent.config = ctl.effective
+            await d.agent.probe(prims)
+            ctl.wake()
+            await asyncio.sleep(0)
+            await ctl.wait_idle(60)
+            return {"message": f"cleaned up {rsc} on {node}: fail counts cleared, re-probed"}
+        if op in ("ban", "move"):
+            await d.db.add_location(DynamicLocation(f"cli-ban-{rsc}-on-{node}", rsc, node, -INFINITY))
+            ctl.wake()
+            await asyncio.sleep(0)
+            await ctl.wait_idle(60)
+            if op == "move":
+                return {
+                    "message": f"{rsc} moved away from {node}; this cluster has one node, so it is stopped "
+                    f"(paceline resource clear {rsc} to bring it back)"
+                }
+            return {"message": f"{rsc} banned from {node} (paceline resource clear {rsc} to undo)"}
+        if op == "clear":
+            n = await d.db.clear_locations(rsc)
+            ctl.wake()
+            await asyncio.sleep(0)
+            await ctl.wait_idle(60)
+            return {"message": f"removed {n} ban(s)/move(s) of {rsc}"}
+        raise HttpError(404, f"unknown resource operation {op!r} (restart, cleanup, ban, clear, move)")
+
+    async def node_op(self, name: str, op: str) -> dict[str, Any]:
+        d = self.d
+        if name not in {n.name for n in d.controller.effective.nodes}:
+            raise HttpError(404, f"no node {name!r}")
+        flags = {
+            "standby": {"standby": True},
+            "online": {"standby": False, "maintenance": False},
+            "maintenance": {"maintenance": True},
+        }.get(op)
+        if flags is None:
+            raise HttpError(404, f"unknown node operation {op!r} (standby, online, maintenance)")
+        await d.db.set_node_flags(name, **flags)
+        await d.db.log_event(EventKind.NODE, d.node, f"node {name} set {op}", desc=op)
+        d.controller.wake()
+        await asyncio.sleep(0)
+        await d.controller.wait_idle(60)
+        return {"message": f"node {name}: {op}"}

@@ -1,0 +1,325 @@
+"""`Daemon`: `paceline run`: one node with the embedded store, in the foreground.
+
+Start-up: take the state directory's lock (one daemon per state dir), open the SQLite-backed
+store, load and validate the configuration (the file given, else the last applied version),
+adopt the built-in services still running, probe every resource (so nothing already running is
+started twice), then run the controller loop and the local API on `STATE/paceline.sock`.
+
+Signals: SIGTERM/SIGINT stop every resource in reverse order, then exit 0. SIGHUP reloads the
+configuration file (validated first: an invalid file is rejected, the running one untouched).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..agents import AgentRunner, LocalAgentRunner, ServiceEvent, become_subreaper
+from ..alerts import AlertDispatcher
+from ..controller.loop import Controller
+from ..controller.records import Event, EventKind
+from ..controller.statedb import StateDB
+from ..controller.view import effective_config
+from ..model.config import Configuration
+from ..node.agent import NodeAgent
+from ..node.roles import LocalRole, roles_on
+from ..scheduler.transition import Transition
+from ..store import Clock, MemoryStore, SqlitePersistence, Store, SystemClock
+from .api import Api
+from .configsrc import InvalidConfig, LoadedConfig, changed_primitives, check_text
+from .http import UnixHttpServer
+
+__all__ = ["DEFAULT_STATE_DIR", "Daemon", "DaemonError", "default_state_dir", "socket_path"]
+
+log = logging.getLogger("paceline.daemon")
+
+DEFAULT_STATE_DIR = "/var/lib/paceline"
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get("PACELINE_STATE_DIR") or DEFAULT_STATE_DIR)
+
+
+def socket_path(state_dir: Path) -> Path:
+    return state_dir / "paceline.sock"
+
+
+class DaemonError(Exception):
+    """The daemon cannot start; the message says why (one line)."""
+
+
+def _node_name(config: Configuration, given: str | None) -> str:
+    if given:
+        return given
+    host = socket.gethostname().split(".")[0] or "local"
+    names = [n.name for n in config.nodes]
+    if not names or host in names:
+        return host
+    if len(names) == 1:
+        return names[0]
+    raise DaemonError(
+        f"this machine ({host}) is not one of the configured nodes ({', '.join(names)}); use --node"
+    )
+
+
+class Daemon:
+    def __init__(
+        self,
+        state_dir: Path,
+        config_path: Path | None = None,
+        node_name: str | None = None,
+        clock: Clock | None = None,
+        runner: AgentRunner | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.config_path = config_path
+        self._node_given = node_name
+        self.clock: Clock = clock or SystemClock()
+        self._runner = runner
+        self._store = store
+        self.node = ""
+        self.loaded: LoadedConfig | None = None
+        self.alerts = AlertDispatcher()
+        self._shutdown = asyncio.Event()
+        self._lock_fd = -1
+        self._attr_mtime = 0
+        self.stopping = False
+
+    # -- start-up ---------------------------------------------------------------------------------
+    def _take_lock(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.state_dir, 0o700)
+        fd = os.open(self.state_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DaemonError(
+                f"another paceline daemon already runs with state directory {self.state_dir}"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    async def _initial_config(self, db: StateDB) -> LoadedConfig:
+        current = await db.current_config()
+        if self.config_path is not None:
+            try:
+                text = self.config_path.read_text(encoding="utf-8")
+            except OSError as e:
+                raise DaemonError(f"cannot read {self.config_path}: {e.strerror or e}") from None
+            source = str(self.config_path)
+        elif current is not None:
+            text, source = current.text, current.source
+        else:
+            raise DaemonError(
+                "no configuration: give CONFIG (nothing was applied in this state directory yet)"
+            )
+        try:
+            loaded = check_text(text, source)
+        except InvalidConfig as e:
+            raise DaemonError("invalid configuration:\n" + "\n".join(e.errors)) from None
+        if current is None or current.text != text:
+            await db.save_config(text, source)
+        return loaded
+
+    def _on_event(self, ev: Event) -> None:
+        level = logging.WARNING if ev.kind in (EventKind.FAILURE, EventKind.ESCALATION) else logging.INFO
+        fields = {"kind": ev.kind.value, "node": ev.node, "rsc": ev.resource or None, "seq": ev.seq}
+        log.log(level, ev.message, extra={"fields": fields})
+        self.alerts.submit(ev)
+
+    def _on_transition(self, t: Transition) -> None:
+        for line in t.summary:
+            log.info(" ".join(line.split()), extra={"fields": {"kind": "transition"}})
+
+    async def run(self) -> int:
+        self._take_lock()
+        store = self._store or MemoryStore(self.clock, SqlitePersistence(self.state_dir / "store.db"))
+        db = StateDB(store, self.clock, on_event=self._on_event)
+        await db.load()
+        self.db = db
+        try:
+            loaded = await self._initial_config(db)
+        except DaemonError:
+            await store.close()
+            raise
+        self.loaded = loaded
+        self.alerts.alerts = loaded.alerts
+        for w in loaded.warnings:
+            log.warning(w, extra={"fields": {"kind": "config"}})
+        self.node = _node_name(loaded.config, self._node_given)
+        become_subreaper()
+        runner = self._runner or LocalAgentRunner(self.state_dir / "agents", self.node)
+        self.runner = runner
+        controller: Controller | None = None
+
+        def wake() -> None:
+            if controller is not None:
+                controller.wake()
+
+        agent = NodeAgent(runner, db, self.node, self.clock, wake, self._attributes)
+        self.agent = agent
+        snap = await db.snapshot()
+        agent.config = effective_config(loaded.config, self.node, snap)
+        if isinstance(runner, LocalAgentRunner):
+            adopted = runner.services.adopt_all()
+            for rid in adopted:
+                log.info(
+                    "%s: service still running (pid %s): adopting it",
+                    rid,
+                    runner.services.pid(rid),
+                    extra={"fields": {"kind": "adopt", "rsc": rid}},
+                )
+            runner.services.add_listener(self._service_listener)
+        await db.log_event(
+            EventKind.DAEMON, self.node, f"paceline daemon starting on {self.node} (pid {os.getpid()})"
+        )
+        await agent.probe()
+        controller = Controller(
+            db, self.clock, self.node, agent, loaded.config, on_transition=self._on_transition
+        )
+        self.controller = controller
+        api = Api(self)
+        server = UnixHttpServer(socket_path(self.state_dir), api.handle)
+        await server.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_shutdown)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_file()))
+        ctl_task = loop.create_task(controller.run())
+        attr_task = loop.create_task(self._watch_attributes())
+        log.info(
+            "running %d resources on %s; API on %s",
+            sum(1 for _ in loaded.config.primitives()),
+            self.node,
+            socket_path(self.state_dir),
+            extra={"fields": {"kind": "daemon"}},
+        )
+        try:
+            await self._shutdown.wait()
+        finally:
+            self.stopping = True
+            await db.log_event(EventKind.DAEMON, self.node, "shutting down: stopping every resource")
+            ok = await controller.stop_everything()
+            controller.stop()
+            await asyncio.wait({ctl_task}, timeout=5)
+            attr_task.cancel()
+            await agent.close()
+            await db.log_event(
+                EventKind.DAEMON, self.node, "stopped" + ("" if ok else " (some resources did not stop)")
+            )
+            await self.alerts.drain(5)
+            await self.alerts.close()
+            await server.close()
+            if isinstance(runner, LocalAgentRunner):
+                await runner.close()
+            await store.close()
+        return 0 if ok else 1
+
+    def request_shutdown(self) -> None:
+        self._shutdown.set()
+
+    def _service_listener(self, ev: ServiceEvent) -> Any:
+        return self.agent.on_service_event(ev)
+
+    # -- node attributes ------------------------------------------------------------------------
+    def _attributes(self) -> Mapping[str, str]:
+        runner = getattr(self, "runner", None)
+        if isinstance(runner, LocalAgentRunner):
+            try:
+                return runner.attributes.attributes(self.node)
+            except (OSError, ValueError):
+                return {}
+        return {}
+
+    async def _watch_attributes(self) -> None:
+        """Wake the controller when an agent (health agents, shims) changed a node attribute."""
+        runner = self.runner
+        if not isinstance(runner, LocalAgentRunner):
+            return
+        path = runner.attributes.path
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                mtime = path.stat().st_mtime_ns
+            except OSError:
+                continue
+            if mtime != self._attr_mtime:
+                self._attr_mtime = mtime
+                self.controller.wake()
+
+    # -- configuration changes --------------------------------------------------------------------
+    async def _reload_file(self) -> None:
+        if self.config_path is None:
+            log.warning("SIGHUP: no configuration file to reload", extra={"fields": {"kind": "config"}})
+            return
+        try:
+            text = self.config_path.read_text(encoding="utf-8")
+        except OSError as e:
+            log.error("SIGHUP: cannot read %s: %s", self.config_path, e, extra={"fields": {"kind": "config"}})
+            return
+        with contextlib.suppress(InvalidConfig):
+            await self.apply_text(text, str(self.config_path))
+
+    async def apply_text(self, text: str, source: str) -> dict[str, Any]:
+        """Validate and apply a configuration; raises InvalidConfig (nothing changes then)."""
+        try:
+            loaded = check_text(text, source)
+        except InvalidConfig as e:
+            await self.db.log_event(
+                EventKind.CONFIG,
+                self.node,
+                f"configuration from {source} rejected: {len(e.errors)} error(s)",
+                desc="; ".join(e.errors[:5]),
+            )
+            raise
+        assert self.loaded is not None
+        old = self.loaded.config
+        if text == self.loaded.text:
+            return {
+                "applied": False,
+                "version": (await self.db.current_config() or _none()).version,
+                "restarted": [],
+                "message": "configuration unchanged",
+            }
+        snap = await self.db.snapshot()
+        active = {
+            rid for rid, v in roles_on(snap.history, self.node).items() if v.role not in (LocalRole.STOPPED,)
+        }
+        new_ids = {p.id for p in loaded.config.primitives()}
+        removed = {p.id for p in old.primitives() if p.id not in new_ids}
+        restart = (changed_primitives(old, loaded.config) | removed) & active
+        cv = await self.db.save_config(text, source)
+        self.loaded = loaded
+        self.alerts.alerts = loaded.alerts
+        await self.db.log_event(
+            EventKind.CONFIG,
+            self.node,
+            f"configuration version {cv.version} applied from {source}"
+            + (f"; restarting {', '.join(sorted(restart))}" if restart else ""),
+        )
+        await self.controller.restart(restart, loaded.config)
+        return {
+            "applied": True,
+            "version": cv.version,
+            "restarted": sorted(restart),
+            "message": f"configuration version {cv.version} applied",
+        }
+
+
+class _NoVersion:
+    version = 0
+
+
+def _none() -> _NoVersion:
+    return _NoVersion()

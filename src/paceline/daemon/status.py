@@ -1,0 +1,101 @@
+"""`paceline status --json`: what runs where, fail counts and why, from the daemon's records.
+
+Shape (exactly these keys)::
+
+    {"cluster": str, "dc": str,
+     "nodes": [{"name", "state", "attributes"}],
+     "resources": [{"id", "agent", "role", "node", "failcount", "last_failure", "reason"}]}
+
+`role` is one of Started, Stopped, Promoted, Unpromoted, FAILED, Blocked; `node` is null when the
+resource runs nowhere; `last_failure` is an ISO 8601 UTC time or null; `state` is online, standby,
+maintenance or offline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ..controller.statedb import Snapshot
+from ..controller.view import walk_primitives
+from ..model.config import Configuration
+from ..model.scores import INFINITY, format_score
+from ..node.roles import LocalRole, roles_on
+from ..scheduler.meta import effective_meta, meta_score
+
+__all__ = ["build_status", "iso"]
+
+
+def iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build_status(
+    config: Configuration, snap: Snapshot, node: str, attributes: Mapping[str, str], stopping: bool = False
+) -> dict[str, Any]:
+    """`config` is the effective configuration (with this node and the CLI's constraints)."""
+    nodes = []
+    for n in config.nodes:
+        flags = snap.node_flags.get(n.name, {})
+        if n.name != node:
+            state = "offline"
+        elif flags.get("maintenance"):
+            state = "maintenance"
+        elif flags.get("standby"):
+            state = "standby"
+        else:
+            state = "online"
+        attrs = dict(n.attributes)
+        if n.name == node:
+            attrs.update(attributes)
+        nodes.append({"name": n.name, "state": state, "attributes": attrs})
+    roles = roles_on(snap.history, node)
+    resources = []
+    for prim, group, clone in walk_primitives(config):
+        view = roles.get(prim.id)
+        role = view.role if view is not None else LocalRole.STOPPED
+        fails = [f for f in snap.failures if f.resource == prim.id and f.node == node]
+        count = min(INFINITY, sum(f.count for f in fails))
+        last = max((f.last_failure for f in fails if f.last_failure is not None), default=None)
+        meta = effective_meta(config, prim, group, clone)
+        threshold = meta_score(meta, "migration-threshold", INFINITY)
+        reason = ""
+        if role is LocalRole.STOPPED:
+            if count and 0 < threshold <= count:
+                reason = (
+                    f"failed {format_score(count)} times on {node} (migration-threshold "
+                    f"{format_score(threshold)}): stopped, no other node can run it"
+                )
+            elif any(loc.resource == prim.id and loc.score < 0 for loc in snap.locations):
+                reason = (
+                    "banned from "
+                    + ", ".join(
+                        loc.node for loc in snap.locations if loc.resource == prim.id and loc.score < 0
+                    )
+                    + " (paceline resource clear to undo)"
+                )
+            elif meta.get("target-role", "").lower() == "stopped":
+                reason = "target-role is Stopped"
+            elif stopping:
+                reason = "daemon shutting down"
+        elif role in (LocalRole.FAILED, LocalRole.BLOCKED) and view is not None:
+            reason = view.record.exit_reason or f"{view.record.task} returned rc {view.record.rc}"
+        if not reason and view is not None and count:
+            failed = [r for r in snap.history if r.resource == prim.id and r.node == node and r.exit_reason]
+            if failed:
+                reason = "last failure: " + max(failed, key=lambda r: r.call_id).exit_reason
+        resources.append(
+            {
+                "id": prim.id,
+                "agent": str(prim.agent),
+                "role": role.value,
+                "node": node if role is not LocalRole.STOPPED else None,
+                "failcount": count,
+                "last_failure": iso(last),
+                "reason": reason,
+            }
+        )
+    return {"cluster": config.name, "dc": node, "nodes": nodes, "resources": resources}

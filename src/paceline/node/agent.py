@@ -1,0 +1,290 @@
+"""`NodeAgent`: this node's side of the daemon: runs the controller's actions, probes, recurring
+monitors, event-driven service failures and node attributes, recording every result.
+
+Invariants:
+- Every operation result is recorded in the StateDB (with a call id) before `execute`/`probe`
+  return; every failure is recorded with its fail count and logged as a `failure` event, and
+  wakes the controller through `on_change`.
+- A resource's recurring monitors are cancelled before any other operation on it runs, and are
+  started again (by `sync_monitors`) only while the history says it runs here successfully.
+- Service exits and probe failures reported by the built-in service agent are failures of the
+  resource's first recurring monitor (rc NOT_RUNNING, or ERR_GENERIC for a failing probe), unless
+  an operation on that resource is in flight (its own result decides) or it is not running per
+  the history. They are recorded once: the resource's monitors are cancelled at the same moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal as _signal
+from collections.abc import Callable, Mapping
+
+from ..agents import AgentRunner, OcfRc, OpResult, ServiceEvent, ServiceExited
+from ..agents import OpStatus as AgentStatus
+from ..controller.records import EventKind
+from ..controller.statedb import StateDB
+from ..controller.view import find_primitive, walk_primitives
+from ..model.config import Configuration
+from ..model.enums import OpStatus, Role
+from ..model.state import OpRecord
+from ..model.yaml_state import monitor_ops_for_role
+from ..scheduler.meta import effective_meta, is_true
+from ..scheduler.transition import Action, ActionKind
+from ..store import Clock
+from .monitors import MonitorManager, MonitorSpec
+from .requests import RequestError, build_request
+from .roles import LocalRole, roles_on
+
+__all__ = ["NodeAgent", "model_status"]
+
+log = logging.getLogger("paceline.node")
+
+_STATUS = {
+    AgentStatus.DONE: OpStatus.DONE,
+    AgentStatus.TIMEOUT: OpStatus.TIMEOUT,
+    AgentStatus.ERROR: OpStatus.ERROR,
+    AgentStatus.ERROR_FATAL: OpStatus.ERROR_FATAL,
+    AgentStatus.NOT_INSTALLED: OpStatus.NOT_INSTALLED,
+    AgentStatus.NOT_SUPPORTED: OpStatus.NOT_SUPPORTED,
+    AgentStatus.CANCELLED: OpStatus.CANCELLED,
+}
+
+_RC_TEXT = {
+    0: "ok",
+    1: "error",
+    2: "invalid parameter",
+    3: "unimplemented feature",
+    4: "insufficient privileges",
+    5: "not installed",
+    6: "not configured",
+    7: "not running",
+    8: "promoted",
+    9: "promoted (failed)",
+}
+
+
+def model_status(status: AgentStatus) -> OpStatus:
+    return _STATUS[status]
+
+
+def rc_text(rc: int) -> str:
+    return _RC_TEXT.get(rc, f"rc {rc}")
+
+
+class NodeAgent:
+    def __init__(
+        self,
+        runner: AgentRunner,
+        db: StateDB,
+        node: str,
+        clock: Clock,
+        on_change: Callable[[], None],
+        attributes: Callable[[], Mapping[str, str]] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.db = db
+        self.node = node
+        self.clock = clock
+        self.on_change = on_change
+        self._attributes = attributes
+        self.config = Configuration()
+        self.busy: set[str] = set()
+        self.monitors = MonitorManager(runner, clock, self._on_monitor)
+        self._history: tuple[OpRecord, ...] = ()
+
+    def attributes(self) -> Mapping[str, str]:
+        """This node's transient attributes (health agents and shims write them)."""
+        return self._attributes() if self._attributes is not None else {}
+
+    # -- recording -------------------------------------------------------------------------------
+    async def _record(
+        self, rsc: str, task: str, interval_ms: int, res: OpResult, expected_rc: int = 0, reason: str = ""
+    ) -> bool:
+        """Record a result; log it; True when it is not a failure."""
+        status = model_status(res.status)
+        rc = int(res.rc)
+        why = reason or res.exit_reason
+        rec, failed = await self.db.record(
+            rsc,
+            self.node,
+            task,
+            interval_ms,
+            rc,
+            status,
+            expected_rc,
+            why,
+            start_failure_is_fatal=self.config.options.start_failure_is_fatal,
+        )
+        if failed:
+            what = f"{task}" + (f" ({interval_ms} ms)" if interval_ms else "")
+            desc = rc_text(rc) if status is OpStatus.DONE else status.name.lower().replace("_", " ")
+            await self.db.log_event(
+                EventKind.FAILURE,
+                self.node,
+                f"{rsc} {what} failed on {self.node}: {desc}" + (f" ({why})" if why else ""),
+                resource=rsc,
+                task=task,
+                interval_ms=interval_ms,
+                rc=rc,
+                target_rc=expected_rc,
+                status=status.name,
+                desc=why or desc,
+            )
+            self.on_change()
+        _ = rec
+        return not failed
+
+    # -- actions ---------------------------------------------------------------------------------
+    async def execute(self, action: Action) -> bool:
+        """Run one action of a transition on this node; True when it succeeded."""
+        if action.kind is ActionKind.MONITOR:
+            return True
+        if action.kind is ActionKind.FENCE:
+            await self.db.log_event(EventKind.NODE, self.node, f"cannot fence {action.node}: no fencing here")
+            return False
+        rsc, task = action.resource, action.kind.value
+        self.monitors.cancel(rsc)
+        self.busy.add(rsc)
+        try:
+            try:
+                req = build_request(self.config, rsc, task)
+            except RequestError as e:
+                res = OpResult(OcfRc.ERR_CONFIGURED, AgentStatus.ERROR_FATAL, 0.0, str(e))
+            else:
+                res = await self.runner.run(req)
+            expected = 8 if task == "promote" else 0
+            had_failures = await self._fail_count(rsc) > 0
+            ok = await self._record(rsc, task, 0, res, expected)
+        finally:
+            self.busy.discard(rsc)
+        if ok:
+            if task == "start" and had_failures:
+                count = await self._fail_count(rsc)
+                await self.db.log_event(
+                    EventKind.RECOVERY,
+                    self.node,
+                    f"{rsc} recovered on {self.node} (fail count {count})",
+                    resource=rsc,
+                    task=task,
+                    rc=0,
+                    target_rc=0,
+                    status="DONE",
+                    desc="recovered",
+                )
+            elif task in ("start", "stop"):
+                kind = EventKind.START if task == "start" else EventKind.STOP
+                why = f" ({action.reason})" if action.reason else ""
+                await self.db.log_event(
+                    kind,
+                    self.node,
+                    f"{task} {rsc} on {self.node}: ok{why}",
+                    resource=rsc,
+                    task=task,
+                    rc=0,
+                    target_rc=0,
+                    status="DONE",
+                    desc=action.reason or "ok",
+                )
+        return ok
+
+    async def _fail_count(self, rsc: str) -> int:
+        snap = await self.db.snapshot()
+        return sum(f.count for f in snap.failures if f.resource == rsc and f.node == self.node)
+
+    async def probe(self, rsc_ids: list[str] | None = None) -> None:
+        """Probe (monitor, interval 0) resources to learn what already runs here: at start-up
+        (adopt, never start a second copy) and after a cleanup."""
+        ids = rsc_ids if rsc_ids is not None else [p.id for p, _, _ in walk_primitives(self.config)]
+
+        async def one(rid: str) -> None:
+            try:
+                req = build_request(self.config, rid, "monitor", 0)
+            except RequestError as e:
+                res = OpResult(OcfRc.ERR_CONFIGURED, AgentStatus.ERROR_FATAL, 0.0, str(e))
+            else:
+                res = await self.runner.run(req)
+            rc = int(res.rc)
+            await self._record(rid, "monitor", 0, res, 7)
+            if res.status is AgentStatus.DONE and rc in (0, 8):
+                await self.db.log_event(
+                    EventKind.ADOPT,
+                    self.node,
+                    f"{rid} already runs on {self.node}: adopted",
+                    resource=rid,
+                    task="probe",
+                    rc=rc,
+                    target_rc=7,
+                    status="DONE",
+                    desc="adopted",
+                )
+
+        await asyncio.gather(*(one(r) for r in ids))
+
+    # -- recurring monitors ------------------------------------------------------------------------
+    def sync_monitors(self, history: tuple[OpRecord, ...]) -> None:
+        """Run exactly the recurring monitors of what the history says runs here, healthy."""
+        self._history = history
+        roles = roles_on(history, self.node)
+        wanted: list[MonitorSpec] = []
+        for prim, group, clone in walk_primitives(self.config):
+            view = roles.get(prim.id)
+            if view is None or prim.id in self.busy:
+                continue
+            role = {
+                LocalRole.STARTED: Role.STARTED,
+                LocalRole.PROMOTED: Role.PROMOTED,
+                LocalRole.UNPROMOTED: Role.UNPROMOTED,
+            }.get(view.role)
+            if role is None:
+                continue
+            meta = effective_meta(self.config, prim, group, clone)
+            if not is_true(meta.get("is-managed"), True) or self.config.options.maintenance_mode:
+                continue
+            for interval, expected in monitor_ops_for_role(self.config, prim, role):
+                try:
+                    req = build_request(self.config, prim.id, "monitor", interval)
+                except RequestError:
+                    continue
+                wanted.append(MonitorSpec(prim.id, interval, expected, req))
+        self.monitors.sync(wanted)
+
+    async def _on_monitor(self, spec: MonitorSpec, res: OpResult) -> bool:
+        if spec.resource in self.busy:
+            return True
+        return await self._record(spec.resource, "monitor", spec.interval_ms, res, spec.expected_rc)
+
+    # -- service events ----------------------------------------------------------------------------
+    async def on_service_event(self, ev: ServiceEvent) -> None:
+        rsc = ev.resource_id
+        if isinstance(ev, ServiceExited) and ev.expected:
+            return
+        if rsc in self.busy:
+            return
+        view = roles_on(self._history, self.node).get(rsc)
+        if view is None or view.role not in (LocalRole.STARTED, LocalRole.PROMOTED):
+            return
+        found = find_primitive(self.config, rsc)
+        if found is None:
+            return
+        self.monitors.cancel(rsc)
+        intervals = monitor_ops_for_role(self.config, found[0], Role.STARTED)
+        interval = intervals[0][0] if intervals else 0
+        if isinstance(ev, ServiceExited):
+            if ev.signal is not None:
+                how = f"killed by signal {ev.signal} ({_signal.Signals(ev.signal).name})"
+            elif ev.exit_code is not None:
+                how = f"exited with code {ev.exit_code}"
+            else:
+                how = "exited"
+            reason = f"process {ev.pid} {how}"
+            res = OpResult(OcfRc.NOT_RUNNING, AgentStatus.DONE, 0.0, reason)
+        else:
+            reason = f"probe failed {ev.failures} times: {ev.detail}"
+            res = OpResult(OcfRc.ERR_GENERIC, AgentStatus.DONE, 0.0, reason)
+        log.debug("service event %s", ev)
+        # a marker so the history shows the failure as a monitor of the resource
+        await self._record(rsc, "monitor", interval or 1, res, 0, reason)
+
+    async def close(self) -> None:
+        await self.monitors.close()

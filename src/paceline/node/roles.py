@@ -1,0 +1,76 @@
+"""The role of each resource on a node as its recorded history says, for monitors and status.
+
+Invariant: the most recent record (highest call id) among the resource's `last` operation and its
+recurring monitors decides: a failed result means FAILED; otherwise the last operation gives
+Started (start, probe rc 0, migrate_from), Promoted (promote, rc 8), Unpromoted (demote) or
+Stopped (stop, probe rc 7). A failed stop means Blocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from ..controller.statedb import is_failure
+from ..model.state import OpRecord
+
+__all__ = ["LocalRole", "RoleView", "roles_on"]
+
+
+class LocalRole(Enum):
+    STARTED = "Started"
+    STOPPED = "Stopped"
+    PROMOTED = "Promoted"
+    UNPROMOTED = "Unpromoted"
+    FAILED = "FAILED"
+    BLOCKED = "Blocked"
+
+
+@dataclass(frozen=True)
+class RoleView:
+    role: LocalRole
+    record: OpRecord
+    """The record that decided the role."""
+
+
+def _failed(r: OpRecord) -> bool:
+    expected = r.expected_rc if r.expected_rc is not None else 0
+    return is_failure(r.task, r.interval_ms, r.rc, r.status, expected)
+
+
+def roles_on(history: Iterable[OpRecord], node: str) -> dict[str, RoleView]:
+    latest: dict[str, OpRecord] = {}
+    last_op: dict[str, OpRecord] = {}
+    for r in history:
+        if r.node != node:
+            continue
+        if r.task == "monitor" and r.interval_ms > 0:
+            pass
+        else:
+            cur = last_op.get(r.resource)
+            if cur is None or r.call_id > cur.call_id:
+                last_op[r.resource] = r
+        cur = latest.get(r.resource)
+        if cur is None or r.call_id > cur.call_id:
+            latest[r.resource] = r
+    out: dict[str, RoleView] = {}
+    for rsc, rec in latest.items():
+        if _failed(rec):
+            out[rsc] = RoleView(LocalRole.BLOCKED if rec.task == "stop" else LocalRole.FAILED, rec)
+            continue
+        base = last_op.get(rsc, rec)
+        out[rsc] = RoleView(_role_of(base), base)
+    return out
+
+
+def _role_of(r: OpRecord) -> LocalRole:
+    if r.task == "stop" or r.rc == 7:
+        return LocalRole.STOPPED
+    if r.task == "promote" or r.rc == 8:
+        return LocalRole.PROMOTED
+    if r.task == "demote":
+        return LocalRole.UNPROMOTED
+    if r.task in ("start", "migrate_from", "monitor"):
+        return LocalRole.STARTED
+    return LocalRole.STOPPED
