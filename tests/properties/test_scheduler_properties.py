@@ -163,7 +163,12 @@ def canonical(t: Transition) -> tuple[object, ...]:
     placement = sorted(
         (r, sorted((n, role.value) for n, role in nodes.items())) for r, nodes in t.placement.items()
     )
-    return (actions, placement, sorted(t.summary))
+    # A summary's "due to ..." may name any one of several equivalent causes (Pacemaker names the
+    # first in constraint order, so crm_simulate parity needs that); the decision itself may not vary.
+    summary = sorted(
+        line.split(")", 1)[0] if line.startswith(("Restart", "Stop", "Move")) else line for line in t.summary
+    )
+    return (actions, placement, summary)
 
 
 @PROPS
