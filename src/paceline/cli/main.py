@@ -16,6 +16,7 @@ from ..model.cib import CibError, read_cib
 from ..model.config import Configuration
 from ..model.yaml_loader import ConfigError, Severity, check_config_text, dump_config, load_config, read_text
 from .agent_cmd import agent_app
+from .daemon_cmds import register as register_daemon_commands
 from .output import print_problems
 from .simulate_cmd import EXIT_INPUT, EXIT_USAGE, simulate
 
@@ -75,6 +76,10 @@ def show(
         raise typer.Exit(EXIT_INPUT) from None
     sys.stdout.write(dump_config(config))
 
+
+# run, status, events, resource, node; config show (with neither FILE nor --cib: the daemon's
+# running configuration), apply, diff, history
+register_daemon_commands(app, config_app)
 
 if __name__ == "__main__":
     app()
