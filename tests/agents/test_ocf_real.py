@@ -311,3 +311,40 @@ def test_ocf_tester_passes_on_dummy_with_our_environment(make_runner: Make) -> N
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "passed all tests" in proc.stdout
+
+
+@pytest.mark.slow
+def test_dummy_migrate_and_reload(make_runner: Make) -> None:
+    r = make_runner()
+    meta = {"migrate_source": "n1", "migrate_target": "n2", "record-pending": "true"}
+
+    async def go() -> None:
+        assert (await r.run(OpRequest("m", DUMMY_PCMK, "start"))).rc is OcfRc.OK
+        assert (await r.run(OpRequest("m", DUMMY_PCMK, "migrate_to", {}, meta))).rc is OcfRc.OK
+        assert (await r.run(OpRequest("m", DUMMY_PCMK, "migrate_from", {}, meta))).rc is OcfRc.OK
+        assert (await r.run(OpRequest("m", DUMMY_PCMK, "reload-agent", {"fake": "changed"}))).rc is OcfRc.OK
+        assert (await r.run(OpRequest("m", DUMMY_PCMK, "monitor", {"fake": "changed"}))).rc is OcfRc.OK
+        assert (await r.run(OpRequest("m", DUMMY_PCMK, "stop"))).rc is OcfRc.OK
+        await r.close()
+
+    arun(go())
+
+
+@pytest.mark.slow
+def test_cancelled_operation_leaves_no_process(make_runner: Make, tmp_path: Path) -> None:
+    root = tmp_path / "ocf"
+    marker = tmp_path / "sid"
+    write_agent(root / "resource.d" / "test" / "slow", f"#!/bin/sh\necho $$ > {marker}\nsleep 300\n")
+    r = make_runner(ocf_root=root)
+
+    async def go() -> None:
+        task = asyncio.create_task(r.run(OpRequest("c", AgentSpec.parse("ocf:test:slow"), "monitor")))
+        while not marker.exists() or not marker.read_text().strip():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert pids_in_session(int(marker.read_text())) == []
+        await r.close()
+
+    arun(go())

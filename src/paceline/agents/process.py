@@ -87,35 +87,40 @@ class _Collector:
         return s + "\n[output truncated]\n" if self.truncated else s
 
 
-async def _wait_exit(pid: int) -> None:
-    """Return once ``pid`` (our child) has exited, without reaping it."""
+async def _wait_exit(pid: int, timeout_s: float) -> bool:
+    """True once ``pid`` (our child) has exited (not reaped), False after ``timeout_s``.
+    A bare future with a reader and a timer: no task per operation (this is the hot path)."""
     loop = asyncio.get_running_loop()
     try:
         pidfd = os.pidfd_open(pid)
     except (OSError, AttributeError):
         pidfd = -1
     if pidfd >= 0:
-        fut: asyncio.Future[None] = loop.create_future()
+        fut: asyncio.Future[bool] = loop.create_future()
 
-        def ready() -> None:
+        def done(exited: bool) -> None:
             if not fut.done():
-                fut.set_result(None)
+                fut.set_result(exited)
 
-        loop.add_reader(pidfd, ready)
+        loop.add_reader(pidfd, done, True)
+        timer = loop.call_later(timeout_s, done, False)
         try:
-            await fut
+            return await fut
         finally:
+            timer.cancel()
             loop.remove_reader(pidfd)
             os.close(pidfd)
-        return
     delay = 0.001
+    deadline = loop.time() + timeout_s
     while True:  # fallback: peek without reaping
         try:
             info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
         except ChildProcessError:
-            return
+            return True
         if info is not None:
-            return
+            return True
+        if loop.time() >= deadline:
+            return False
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.05)
 
@@ -123,8 +128,7 @@ async def _wait_exit(pid: int) -> None:
 async def _kill_and_reap(proc: subprocess.Popen[bytes], reaper: Reaper) -> None:
     sid = proc.pid
     reaper.kill_session(sid)
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(_wait_exit(proc.pid), 5.0)
+    await _wait_exit(proc.pid, 5.0)
     with contextlib.suppress(subprocess.TimeoutExpired, ChildProcessError):
         proc.wait(timeout=1.0)
     deadline = time.monotonic() + 2.0
@@ -185,9 +189,7 @@ async def run_process(
         await _feed_stdin(proc.stdin, stdin_data)
     timed_out = False
     try:
-        try:
-            await asyncio.wait_for(_wait_exit(proc.pid), timeout_s)
-        except TimeoutError:
+        if not await _wait_exit(proc.pid, timeout_s):
             timed_out = True
             await _kill_and_reap(proc, reaper)
         returncode = proc.wait()
@@ -201,8 +203,8 @@ async def run_process(
         proc.stdout.close()
         proc.stderr.close()
         reaper.release(proc.pid)
+        reaper.forget_if_empty(proc.pid)  # first: when the group is gone there is nothing to scan
         reaper.reap_orphans()
-        reaper.forget_if_empty(proc.pid)
     duration = (time.monotonic() - t0) * 1000
     stdout, stderr = outs[0].text(), outs[1].text()
     if timed_out:
