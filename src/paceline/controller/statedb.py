@@ -4,7 +4,8 @@ Invariants:
 - Call ids increase strictly across everything recorded, also across daemon restarts (the next
   id is one more than the largest recorded).
 - A recurring monitor's record is rewritten only when its rc or status changes (as Pacemaker
-  records a recurring result only on change), so an idle cluster writes nothing.
+  records a recurring result only on change), so an idle cluster writes nothing. A successful
+  stop deletes the resource's recurring monitor records (they were cancelled).
 - A failed operation (not the expected rc, or not DONE) adds one to the fail count of
   (resource, node, op_interval) and stamps `last_failure`; a failed start adds INFINITY when
   `start_failure_is_fatal`. A failure is never recorded without its fail count.
@@ -168,6 +169,11 @@ class StateDB:
             expected_rc=expected_rc,
         )
         await self.store.put(key, encode_op(rec))
+        if task == "stop" and not failed:
+            # stopping cancels the recurring monitors: their results no longer describe anything
+            kvs, _ = await self.store.range(op_key(node, rsc, "monitor_"))
+            for kv in kvs:
+                await self.store.delete(kv.key)
         if failed:
             await self.store.put(op_key(node, rsc, "last_failure"), encode_op(rec))
             operation = f"{task}_{interval_ms}"
@@ -178,6 +184,11 @@ class StateDB:
             fail = FailRecord(rsc, node, min(INFINITY, count + add), now, operation)
             await self.store.put(fkey, encode_fail(fail))
         return rec, failed
+
+    async def forget_node_history(self, node: str) -> None:
+        """Drop every operation record of `node` (kept: fail counts). The daemon does this at
+        start-up before probing everything again, as Pacemaker wipes a rejoining node's history."""
+        await self.store.delete(f"{PREFIX}ops/{node}/", prefix=True)
 
     async def forget_resource(self, rsc: str, node: str) -> None:
         """Cleanup: drop the resource's history and fail counts on `node` (it is probed again)."""

@@ -184,6 +184,7 @@ class Daemon:
         await db.log_event(
             EventKind.DAEMON, self.node, f"paceline daemon starting on {self.node} (pid {os.getpid()})"
         )
+        await db.forget_node_history(self.node)
         await agent.probe()
         controller = Controller(
             db, self.clock, self.node, agent, loaded.config, on_transition=self._on_transition

@@ -2,10 +2,11 @@
 
 Invariants:
 - `sync(wanted)` makes the running set exactly `wanted`: tasks no longer wanted (or whose
-  request changed) are cancelled, new ones started. The first run comes one interval after
-  the task starts (the start or probe just before it is the first check).
+  request changed) are cancelled, new ones started.
 - A task runs its monitor, hands the result to `on_result`, and ends for good when `on_result`
   returns False (a failure: the controller recovers and `sync` starts a fresh task).
+- The first run is immediate (as Pacemaker runs a recurring monitor right after the start), the
+  next ones every interval after the previous one ended.
 - Cancelling a task cancels the monitor it is running (the agent runner kills its processes).
 """
 
@@ -68,10 +69,10 @@ class MonitorManager:
 
     async def _loop(self, spec: MonitorSpec) -> None:
         while True:
-            await self.clock.sleep(spec.interval_ms / 1000)
             res = await self.runner.run(spec.request)
             if not await self.on_result(spec, res):
                 return
+            await self.clock.sleep(spec.interval_ms / 1000)
 
     async def close(self) -> None:
         tasks = [t for _, t in self._tasks.values()]

@@ -1,0 +1,189 @@
+"""Controller + node agent behaviour on the fast tier (memory store, fake agents, virtual clock)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from paceline.agents import OcfRc
+from paceline.controller.records import EventKind
+from paceline.model.scores import INFINITY
+from paceline.model.yaml_loader import load_config_text
+
+from .fasttier import WEB, Harness
+
+
+def run(body: Callable[[Harness], Awaitable[None]], h: Harness | None = None) -> Harness:
+    harness = h or Harness()
+
+    async def go() -> None:
+        await harness.start()
+        try:
+            await body(harness)
+        finally:
+            await harness.stop()
+
+    asyncio.run(go())
+    return harness
+
+
+def test_probes_then_starts_in_dependency_order_and_monitors() -> None:
+    async def body(h: Harness) -> None:
+        assert h.fake.running == {"web", "worker", "other"}
+        starts = [r for r, a in h.actions("web", "worker", "other") if a == "start"]
+        assert starts.index("web") < starts.index("worker")
+        probes = [c for c in h.fake.calls if c.action == "monitor" and c.interval_ms == 0]
+        assert {c.resource_id for c in probes} == {"web", "worker", "other"}
+        assert sorted(h.agent.monitors.active) == [("web", 5000), ("worker", 10000)]
+        await h.advance(10)
+        web_monitors = [c for c in h.fake.calls if c.resource_id == "web" and c.interval_ms == 5000]
+        assert len(web_monitors) >= 3  # immediate, +5 s, +10 s
+
+    run(body)
+
+
+def test_independent_resources_start_in_parallel_dependants_wait() -> None:
+    h = Harness()
+    h.fake.delay_s = 0.05
+
+    async def body(h: Harness) -> None:
+        starts = [c.resource_id for c in h.fake.calls if c.action == "start"]
+        # web and other are launched together; worker only after web completed
+        assert starts[:2] in (["web", "other"], ["other", "web"])
+        assert starts[2] == "worker"
+
+    run(body, h)
+
+
+def test_running_resources_are_adopted_not_started_again() -> None:
+    h = Harness()
+    h.fake.running.update({"web", "worker"})
+
+    async def body(h: Harness) -> None:
+        assert h.actions("web", "worker") == []
+        assert h.kinds("web") == [EventKind.ADOPT]
+        assert h.actions("other") == [("other", "start")]
+
+    run(body, h)
+
+
+def test_monitor_failure_recovers_in_place_and_restarts_dependants_in_order() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.calls.clear()
+        h.fake.kill("web")
+        await h.advance(5)
+        assert h.fake.running == {"web", "worker", "other"}
+        assert await h.failcount("web") == 1
+        assert h.actions("web", "worker") == [
+            ("worker", "stop"),
+            ("web", "stop"),
+            ("web", "start"),
+            ("worker", "start"),
+        ]
+        assert EventKind.FAILURE in h.kinds("web") and EventKind.RECOVERY in h.kinds("web")
+        assert h.actions("other") == []
+
+    run(body)
+
+
+def test_migration_threshold_gives_up_stops_dependants_and_reports() -> None:
+    async def body(h: Harness) -> None:
+        for _ in range(3):
+            h.fake.kill("web")
+            await h.advance(5)
+        assert await h.failcount("web") == 3
+        assert h.fake.running == {"other"}
+        stops = [r for r, a in h.actions("web", "worker") if a == "stop"]
+        assert stops[-2:] == ["worker", "web"]
+        esc = [e for e in h.events if e.kind is EventKind.ESCALATION]
+        assert len(esc) == 1 and esc[0].resource == "web"
+        assert "migration-threshold 3" in esc[0].message and "worker" in esc[0].message
+        # and it stays stopped: no further actions while the fail count stands
+        n = len(h.fake.calls)
+        await h.advance(20, step=5)
+        assert h.actions("web")[-1] == ("web", "stop")
+        assert all(c.action == "monitor" for c in h.fake.calls[n:])
+
+    run(body)
+
+
+def test_failure_timeout_expiry_clears_the_fail_count_and_restarts() -> None:
+    async def body(h: Harness) -> None:
+        for _ in range(3):
+            h.fake.kill("web")
+            await h.advance(5)
+        assert "web" not in h.fake.running
+        await h.advance(30, step=10)
+        assert await h.failcount("web") == 3  # not yet: the last failure was < 60 s ago
+        await h.advance(40, step=10)
+        assert await h.failcount("web") == 0
+        assert EventKind.EXPIRY in h.kinds("web")
+        assert h.fake.running == {"web", "worker", "other"}
+
+    run(body)
+
+
+def test_failed_start_is_fatal_on_this_node() -> None:
+    h = Harness()
+    h.fake.fail("web", "start", OcfRc.ERR_GENERIC, "no port")
+
+    async def body(h: Harness) -> None:
+        assert await h.failcount("web") == INFINITY
+        assert "web" not in h.fake.running and "worker" not in h.fake.running
+        assert ("worker", "start") not in h.actions("worker")
+        assert any(e.kind is EventKind.FAILURE and "no port" in e.message for e in h.events)
+
+    run(body, h)
+
+
+def test_stop_everything_stops_in_reverse_order() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.calls.clear()
+        assert await h.ctl.stop_everything()
+        assert h.fake.running == set()
+        stops = [r for r, a in h.actions("web", "worker") if a == "stop"]
+        assert stops == ["worker", "web"]
+
+    run(body)
+
+
+def test_changed_parameters_restart_only_the_affected_resources() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.calls.clear()
+        new = load_config_text(
+            WEB.replace(
+                "  - id: other\n    agent: ocf:heartbeat:Dummy\n",
+                "  - id: other\n    agent: ocf:heartbeat:Dummy\n    params: {fake: x}\n",
+            )
+        )
+        assert await h.ctl.restart({"other"}, new)
+        await h.settle()
+        assert h.actions("other") == [("other", "stop"), ("other", "start")]
+        assert h.actions("web", "worker") == []
+        assert h.fake.calls_for("other", "start")[-1].params == {"fake": "x"}
+
+    run(body)
+
+
+def test_standby_and_ban_stop_resources_and_online_or_clear_bring_them_back() -> None:
+    async def body(h: Harness) -> None:
+        from paceline.controller.statedb import DynamicLocation
+
+        await h.db.set_node_flags("n1", standby=True)
+        h.ctl.wake()
+        await h.settle()
+        assert h.fake.running == set()
+        await h.db.set_node_flags("n1", standby=False)
+        h.ctl.wake()
+        await h.settle()
+        assert h.fake.running == {"web", "worker", "other"}
+        await h.db.add_location(DynamicLocation("cli-ban-other-on-n1", "other", "n1", -INFINITY))
+        h.ctl.wake()
+        await h.settle()
+        assert h.fake.running == {"web", "worker"}
+        await h.db.clear_locations("other")
+        h.ctl.wake()
+        await h.settle()
+        assert "other" in h.fake.running
+
+    run(body)

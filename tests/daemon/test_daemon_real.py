@@ -1,0 +1,254 @@
+"""`paceline run` with real processes: recovery, escalation with alerts, adoption, shutdown, reload."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import signal
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .realdaemon import RealDaemon, free_port, http_ok, no_daemon, wait_for, web_yaml
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, port: int) -> Iterator[RealDaemon]:
+    cfg = tmp_path / "web.yaml"
+    cfg.write_text(web_yaml(port))
+    d = RealDaemon(tmp_path / "state", cfg)
+    try:
+        yield d
+    finally:
+        d.cleanup()
+
+
+def _started(d: RealDaemon) -> None:
+    d.start()
+    assert wait_for(lambda: d.resource("worker")["role"] == "Started", 15)
+
+
+def test_kill9_of_a_service_is_recovered_with_failcount_1(daemon: RealDaemon, port: int) -> None:
+    _started(daemon)
+    assert http_ok(port)
+    pid = daemon.service_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for(lambda: daemon.service_pid() not in (None, pid) and http_ok(port), 10)
+    assert wait_for(lambda: daemon.resource("worker")["role"] == "Started", 10)
+    out = daemon.cli("status", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == {"cluster", "dc", "nodes", "resources"}
+    web = next(r for r in data["resources"] if r["id"] == "web")
+    assert set(web) == {"id", "agent", "role", "node", "failcount", "last_failure", "reason"}
+    assert (web["role"], web["failcount"]) == ("Started", 1)
+    assert web["last_failure"] and "signal 9" in web["reason"]
+    assert data["nodes"][0]["state"] == "online"
+    kinds = [e["kind"] for e in daemon.events()]
+    assert "failure" in kinds and "recovery" in kinds
+    assert daemon.terminate() == 0
+
+
+def test_sigterm_stops_everything_in_reverse_order_and_exits(daemon: RealDaemon, port: int) -> None:
+    _started(daemon)
+    pid = daemon.service_pid()
+    assert pid is not None
+    assert daemon.terminate() == 0
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert not http_ok(port)
+    assert not (daemon.state_dir / "agents" / "rsctmp").exists() or not any(
+        p.name.startswith("Dummy-worker") for p in (daemon.state_dir / "agents" / "rsctmp").rglob("*")
+    )
+    assert not (daemon.state_dir / "paceline.sock").exists()
+    log = daemon.log.read_text()
+    assert log.index("stop worker") < log.index("stop web")
+    out = daemon.cli("status")
+    assert out.returncode == 3 and "no paceline daemon" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_daemon_killed_and_restarted_adopts_running_services(daemon: RealDaemon, port: int) -> None:
+    _started(daemon)
+    pid = daemon.service_pid()
+    daemon.kill9()
+    assert http_ok(port), "the service must outlive the daemon"
+    daemon.start()
+    assert wait_for(lambda: daemon.resource("worker")["role"] == "Started", 10)
+    assert daemon.resource("web")["role"] == "Started"
+    assert daemon.service_pid() == pid
+    events = daemon.events()
+    assert [e["resource"] for e in events if e["kind"] == "adopt"].count("web") == 1
+    starts_after_restart = [
+        e
+        for e in events[next(i for i, e in enumerate(events) if e["kind"] == "adopt") :]
+        if e["kind"] == "start"
+    ]
+    assert starts_after_restart == []
+    assert daemon.terminate() == 0
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Hook.received.append(json.loads(body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_beyond_migration_threshold_stopped_and_reported_to_alert_agent_and_webhook(
+    tmp_path: Path, port: int
+) -> None:
+    hook = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    script = tmp_path / "alert.sh"
+    out = tmp_path / "alerts.log"
+    script.write_text(
+        "#!/bin/sh\n"
+        'echo "$CRM_alert_kind|$CRM_alert_node|$CRM_alert_rsc|$CRM_alert_task|$CRM_alert_rc|'
+        "$CRM_alert_target_rc|$CRM_alert_status|$CRM_alert_desc|$CRM_alert_recipient|$CRM_alert_version|"
+        '$CRM_alert_timestamp|$PACELINE_event" >> "$CRM_alert_recipient"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    alerts = (
+        f"alerts:\n  - id: script\n    path: {script}\n    recipients: [{out}]\n"
+        f"  - id: hook\n    webhook: http://127.0.0.1:{hook.server_port}/paceline\n    timeout: 2s\n"
+    )
+    cfg = tmp_path / "web.yaml"
+    cfg.write_text(web_yaml(port, extra=alerts))
+    d = RealDaemon(tmp_path / "state", cfg)
+    try:
+        _started(d)
+        for i in range(3):
+            pid = d.service_pid()
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            if i < 2:
+                assert wait_for(lambda p=pid: d.service_pid() not in (None, p) and http_ok(port), 10)
+                assert wait_for(lambda: d.resource("worker")["role"] == "Started", 10)
+        assert wait_for(lambda: d.resource("web")["role"] == "Stopped", 10)
+        assert wait_for(lambda: d.resource("worker")["role"] == "Stopped", 10)
+        web = d.resource("web")
+        assert web["failcount"] == 3 and "migration-threshold 3" in web["reason"]
+        assert not http_ok(port)
+        assert wait_for(lambda: "escalation" in out.read_text(), 5)
+        assert wait_for(lambda: any(e["kind"] == "escalation" for e in _Hook.received), 5)
+        lines = [ln.split("|") for ln in out.read_text().splitlines()]
+        failures = [ln for ln in lines if ln[-1] == "failure"]
+        assert len(failures) == 3
+        kind, node, rsc, task, rc, target, status, desc, recipient, version, ts, _ = failures[0]
+        assert (kind, node, rsc, task, rc, target, status) == (
+            "resource",
+            d.status()["dc"],
+            "web",
+            "monitor",
+            "7",
+            "0",
+            "0",
+        )
+        assert "signal 9" in desc and recipient == str(out) and version and ts
+        esc = next(ln for ln in lines if ln[-1] == "escalation")
+        assert esc[2] == "web" and esc[3] == "stop" and "migration-threshold" in esc[7]
+        assert {"recovery", "stop"} <= {ln[-1] for ln in lines}
+        hooked = next(e for e in _Hook.received if e["kind"] == "escalation")
+        assert hooked["resource"] == "web" and "worker" in hooked["message"]
+        assert d.terminate() == 0
+    finally:
+        d.cleanup()
+        hook.shutdown()
+
+
+def test_invalid_config_on_reload_is_rejected_and_services_untouched(daemon: RealDaemon, port: int) -> None:
+    _started(daemon)
+    pid = daemon.service_pid()
+    bad = daemon.state_dir.parent / "bad.yaml"
+    bad.write_text(web_yaml(port).replace("agent: ocf:heartbeat:Dummy", "agnet: ocf:heartbeat:Dummy"))
+    out = daemon.cli("config", "apply", str(bad))
+    assert out.returncode == 1 and "invalid configuration" in out.stderr and "agnet" in out.stderr
+    assert "Traceback" not in out.stderr
+    # SIGHUP with a broken file: rejected as well
+    assert daemon.config is not None
+    daemon.config.write_text(bad.read_text())
+    assert daemon.proc is not None
+    daemon.proc.send_signal(signal.SIGHUP)
+    assert wait_for(
+        lambda: sum(e["kind"] == "config" and "rejected" in e["message"] for e in daemon.events()) == 2
+    )
+    assert daemon.service_pid() == pid and http_ok(port)
+    assert daemon.resource("worker")["role"] == "Started"
+    hist = daemon.cli("config", "history")
+    assert hist.returncode == 0 and len(hist.stdout.strip().splitlines()) == 1
+    assert daemon.terminate() == 0
+
+
+def test_config_apply_restarts_only_changed_resources(daemon: RealDaemon, port: int) -> None:
+    _started(daemon)
+    pid = daemon.service_pid()
+    new = daemon.state_dir.parent / "new.yaml"
+    new.write_text(
+        web_yaml(port).replace(
+            "ops: {monitor: {interval: 10s}}", "params: {fake: changed}\n    ops: {monitor: {interval: 10s}}"
+        )
+    )
+    diff = daemon.cli("config", "diff", str(new))
+    assert "+    params: {fake: changed}" in diff.stdout
+    out = daemon.cli("config", "apply", str(new))
+    assert out.returncode == 0, out.stderr
+    assert "version 2" in out.stdout and "worker" in out.stdout
+    assert daemon.service_pid() == pid
+    assert wait_for(lambda: daemon.resource("worker")["role"] == "Started", 10)
+    assert "fake: changed" in daemon.cli("config", "show").stdout
+    assert len(daemon.cli("config", "history").stdout.strip().splitlines()) == 2
+    assert daemon.terminate() == 0
+
+
+def test_resource_and_node_commands(daemon: RealDaemon, port: int) -> None:
+    _started(daemon)
+    out = daemon.cli("resource", "ban", "worker")
+    assert out.returncode == 0 and "banned" in out.stdout
+    assert daemon.resource("worker")["role"] == "Stopped" and "banned" in daemon.resource("worker")["reason"]
+    assert daemon.cli("resource", "clear", "worker").returncode == 0
+    assert wait_for(lambda: daemon.resource("worker")["role"] == "Started", 10)
+    pid = daemon.service_pid()
+    assert daemon.cli("resource", "restart", "web").returncode == 0
+    assert wait_for(lambda: daemon.service_pid() not in (None, pid) and http_ok(port), 10)
+    assert daemon.cli("node", "standby").returncode == 0
+    assert daemon.status()["nodes"][0]["state"] == "standby"
+    assert wait_for(lambda: not http_ok(port), 5)
+    assert daemon.cli("node", "online").returncode == 0
+    assert wait_for(lambda: http_ok(port), 10)
+    bad = daemon.cli("resource", "restart", "nosuch")
+    assert bad.returncode == 1 and "no resource" in bad.stderr
+    assert daemon.terminate() == 0
+
+
+def test_no_daemon_gives_one_clear_line(tmp_path: Path) -> None:
+    d = RealDaemon(tmp_path / "nothing", None)
+    for args in (
+        ("status",),
+        ("resource", "cleanup", "web"),
+        ("node", "standby", "x"),
+        ("config", "history"),
+        ("events",),
+    ):
+        out = d.cli(*args)
+        assert out.returncode == 3, (args, out.stderr)
+        assert out.stderr.count("\n") == 1 and "no paceline daemon" in out.stderr
+    assert no_daemon(d)
