@@ -10,7 +10,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -67,7 +67,7 @@ def test_sigterm_stops_everything_in_reverse_order_and_exits(daemon: RealDaemon,
     pid = daemon.service_pid()
     assert pid is not None
     assert daemon.terminate() == 0
-    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert not os.path.exists(f"/proc/{pid}") or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     assert not http_ok(port)
     assert not (daemon.state_dir / "agents" / "rsctmp").exists() or not any(
         p.name.startswith("Dummy-worker") for p in (daemon.state_dir / "agents" / "rsctmp").rglob("*")
@@ -100,7 +100,7 @@ def test_daemon_killed_and_restarted_adopts_running_services(daemon: RealDaemon,
 
 
 class _Hook(http.server.BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
+    received: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
