@@ -20,7 +20,7 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
-from paceline.model.config import AgentRef, Clone, Configuration, Group, Primitive, Resource
+from paceline.model.config import AgentRef, Configuration, Group, Primitive, Resource
 from paceline.model.rules import AttrExpr
 from paceline.model.scores import format_score
 from paceline.model.state import ClusterState, OpRecord
