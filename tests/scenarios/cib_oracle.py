@@ -144,7 +144,7 @@ def to_cib(config: Configuration, state: ClusterState, now: float) -> bytes:
     """The CIB crm_simulate reads for this configuration and state."""
     online = [n.name for n in state.nodes if n.online]
     root = _E("cib", crm_feature_set="3.16.1", epoch="1", num_updates="0", admin_epoch="0")
-    root.set("validate-with", "pacemaker-3.0")
+    root.set("validate-with", "pacemaker-3.7")
     root.set("have-quorum", "1" if state.have_quorum else "0")
     root.set("dc-uuid", state.dc or (online[0] if online else ""))
     cfg = _S(root, "configuration")
