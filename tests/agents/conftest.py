@@ -46,6 +46,16 @@ def write_agent(path: Path, body: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="package", autouse=True)
+def _subreaper_only_for_agent_tests() -> Iterator[None]:
+    """Runners make this pytest process a child subreaper; other packages' tests that run later
+    in the same process must not inherit that (their orphans would linger here as zombies)."""
+    yield
+    from paceline.agents.reaper import stop_being_subreaper
+
+    stop_being_subreaper()
+
+
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     d = tmp_path / "state"
@@ -66,7 +76,12 @@ def make_runner(state_dir: Path) -> Iterator[Callable[..., LocalAgentRunner]]:
 
     yield make
     for r in made:
-        for sid in r.reaper.sessions:
-            if sid != os.getsid(0):
-                r.reaper.kill_session(sid)
-        r.reaper.reap_orphans()
+        sids = [sid for sid in r.reaper.sessions if sid != os.getsid(0)]
+        for sid in sids:
+            r.reaper.kill_session(sid)
+
+        def gone(r: LocalAgentRunner = r, sids: list[int] = sids) -> bool:
+            r.reaper.reap_orphans()
+            return all(not pids_in_session(s) for s in sids)
+
+        assert wait_until(gone, 5.0), "processes of agent sessions survived the test"

@@ -24,25 +24,36 @@ import sys
 
 from .procfs import children_of_self, pids_in_session, read_stat
 
-__all__ = ["Reaper", "become_subreaper"]
+__all__ = ["Reaper", "become_subreaper", "stop_being_subreaper"]
 
 _PR_SET_CHILD_SUBREAPER = 36
-_subreaper_done: bool | None = None
+_subreaper_on = False
+
+
+def _prctl_subreaper(on: bool) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
 
 
 def become_subreaper() -> bool:
     """Make this process a child subreaper; True on success (idempotent)."""
-    global _subreaper_done
-    if _subreaper_done is None:
-        ok = False
-        if sys.platform.startswith("linux"):
-            try:
-                libc = ctypes.CDLL(None, use_errno=True)
-                ok = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-            except (OSError, AttributeError):
-                ok = False
-        _subreaper_done = ok
-    return _subreaper_done
+    global _subreaper_on
+    if not _subreaper_on:
+        _subreaper_on = _prctl_subreaper(True)
+    return _subreaper_on
+
+
+def stop_being_subreaper() -> None:
+    """Undo ``become_subreaper`` (for test processes that host other code after the agents:
+    orphans of their processes should go to init again, not linger here as zombies)."""
+    global _subreaper_on
+    if _subreaper_on and _prctl_subreaper(False):
+        _subreaper_on = False
 
 
 class Reaper:
