@@ -329,3 +329,24 @@ def test_load_config_reads_a_file_and_names_it(tmp_path: Path) -> None:
     assert str(info.value) == f"{path}:2: resources[0].meta.priority: expected an integer, got 'high'"
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
+
+
+def test_anchors_merge_keys_and_x_extensions() -> None:
+    text = textwrap.dedent(
+        """\
+        x-dummy: &dummy
+          {agent: "ocf:pacemaker:Dummy", meta: {resource-stickiness: 5}, ops: {monitor: {interval: 10s}}}
+        resources:
+          - {<<: *dummy, id: a}
+          - {<<: *dummy, id: b, meta: {priority: 3}}
+        """
+    )
+    a, b = load_config_text(text).resources
+    assert isinstance(a, Primitive) and isinstance(b, Primitive)
+    assert a.agent == b.agent == AgentRef("ocf", "Dummy", "pacemaker")
+    assert a.meta == {"resource-stickiness": "5"} and b.meta == {"priority": "3"}  # own keys win
+    assert [op.interval_ms for op in b.ops] == [10_000]
+    with pytest.raises(
+        ConfigError, match=r"c.yaml:1: resources\[0\].agnet: unknown key"
+    ):  # where it is written
+        load_config_text("x-a: &a {agnet: lsb:x}\nresources: [{<<: *a, id: a}]", "c.yaml")

@@ -14,6 +14,9 @@ Policy on unknown names (invariants of what this module accepts):
   only checked when the file lists nodes);
 - ids (resources, constraints, fencing devices) are unique across the whole file.
 
+YAML anchors, aliases and merge keys work; top-level keys starting with `x-` are ignored, so that
+shared fragments can live there (`x-dummy: &dummy {...}` then `{<<: *dummy, id: a}`).
+
 A parameter given as `{env: NAME}` is kept as the string `${env:NAME}`, resolved by the agent
 runner at execution time (never at load time, so that secrets stay out of the model), and written
 back as `{env: NAME}` by `dump_config`.
@@ -403,8 +406,13 @@ class YamlReader:
         allowed: Iterable[str] | None = None,
         required: Iterable[str] = (),
         null_ok: bool = True,
+        extensions: bool = False,
     ) -> dict[str, yaml.Node] | None:
-        """Key -> value node. Reports duplicate keys, unknown keys (if `allowed`) and missing ones."""
+        """Key -> value node. Reports duplicate keys, unknown keys (if `allowed`) and missing ones.
+
+        YAML merge keys (`<<: *anchor`) are honoured; with `extensions`, keys starting with `x-`
+        are skipped (a place for anchors, as in docker-compose files).
+        """
         if null_ok and _is_null(node):
             values: dict[str, yaml.Node] = {}
         elif not isinstance(node, yaml.MappingNode):
@@ -413,13 +421,18 @@ class YamlReader:
         else:
             values = {}
             allowed_list = list(allowed) if allowed is not None else None
-            for key_node, value_node in node.value:
+            explicit, merged = self.split_merge_keys(node, path)
+            for key_node, value_node in [*explicit, *merged]:
+                if (key_node, value_node) in merged and str(key_node.value) in values:
+                    continue  # an explicit key (or an earlier merged one) wins over a merged one
                 if not isinstance(key_node, yaml.ScalarNode) or _is_null(key_node):
                     self.error(key_node, path, f"expected a key, got {_kind(key_node)}")
                     continue
                 key = str(key_node.value)
                 if key in values:
                     self.error(key_node, _join(path, key), "duplicate key")
+                    continue
+                if extensions and key.startswith("x-"):
                     continue
                 if allowed_list is not None and key not in allowed_list:
                     self.error(key_node, _join(path, key), "unknown key" + _suggest(key, allowed_list))
@@ -429,6 +442,25 @@ class YamlReader:
             if key not in values:
                 self.error(node, path, f"missing required key {key!r}")
         return values
+
+    def split_merge_keys(
+        self, node: yaml.MappingNode, path: str
+    ) -> tuple[list[tuple[yaml.Node, yaml.Node]], list[tuple[yaml.Node, yaml.Node]]]:
+        """The mapping's own pairs, and the pairs merged in by YAML merge keys (`<<: *defaults`)."""
+        explicit: list[tuple[yaml.Node, yaml.Node]] = []
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != "tag:yaml.org,2002:merge":
+                explicit.append((key_node, value_node))
+                continue
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in sources:
+                if isinstance(source, yaml.MappingNode):
+                    own, inherited = self.split_merge_keys(source, path)
+                    merged.extend([*own, *inherited])
+                else:
+                    self.error(source, _join(path, "<<"), f"expected a mapping to merge, got {_kind(source)}")
+        return explicit, merged
 
     def sequence(self, node: yaml.Node, path: str) -> list[yaml.Node] | None:
         if _is_null(node):
@@ -829,7 +861,7 @@ class _ConfigReader(YamlReader):
             self.id_lines[ident] = node
 
     def read(self, root: yaml.Node) -> Configuration | None:
-        top = self.mapping(root, "", _TOP_KEYS, null_ok=False)
+        top = self.mapping(root, "", _TOP_KEYS, null_ok=False, extensions=True)
         if top is None:
             return None
         name, store, options = "cluster", None, ClusterOptions()
