@@ -127,3 +127,32 @@ def test_real_health_and_ping_agents_write_attributes(make_runner: Make) -> None
         await r.close()
 
     arun(go())
+
+
+@pytest.mark.slow
+def test_crm_mon_as_galera_reads_it(make_runner: Make) -> None:
+    r = make_runner()
+    store = AttributeStore(r.ctx.attr_store)
+    store.set_membership([(1, "n1", "member"), (2, "n2", "member")], quorate=True)
+    store.set_location("galera", ["n1", "n2"], promoted=["n1"])
+    funcs = ". /usr/lib/ocf/lib/heartbeat/ocf-shellfuncs; "
+    # galera's two_node_mode check and clean-member count (crm_mon_no_validation -1X | xmllint)
+    q = sh(
+        r,
+        "bash",
+        "-c",
+        funcs + "crm_mon_no_validation -1X | xmllint --xpath "
+        '\'count(//nodes/node[@type="member" and @unclean="false"])\' -',
+        OCF_ROOT="/usr/lib/ocf",
+    )
+    assert q.stdout.strip() == "2", q.stderr
+    # galera's "is there a promoted instance" grep
+    grep = (
+        'crm_mon_no_validation -1 --output-as=xml | grep -q -i -E "resource.*id=\\"galera\\".*'
+        'role=\\"(Promoted|Master)\\".*active=\\"true\\".*orphaned=\\"false\\".*failed=\\"false\\""'
+    )
+    assert sh(r, "bash", "-c", funcs + grep, OCF_ROOT="/usr/lib/ocf").returncode == 0
+    store.set_location("galera", ["n1", "n2"], promoted=[])
+    assert sh(r, "bash", "-c", funcs + grep, OCF_ROOT="/usr/lib/ocf").returncode == 1
+    assert "Online: [ n1 n2 ]" in sh(r, "crm_mon", "-1").stdout
+    assert sh(r, "cibadmin", "--replace", "-X", "<cib/>").returncode == 3

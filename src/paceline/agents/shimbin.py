@@ -16,7 +16,15 @@ from pathlib import Path
 
 __all__ = ["SHIM_NAMES", "install_shims"]
 
-SHIM_NAMES = ("crm_attribute", "crm_master", "attrd_updater", "crm_node", "crm_resource")
+SHIM_NAMES = (
+    "crm_attribute",
+    "crm_master",
+    "attrd_updater",
+    "crm_node",
+    "crm_resource",
+    "crm_mon",
+    "cibadmin",
+)
 PACEMAKER_VERSION = "2.1.5"
 
 _WRAPPER = """#!{python} -IS
