@@ -156,3 +156,28 @@ def test_crm_mon_as_galera_reads_it(make_runner: Make) -> None:
     assert sh(r, "bash", "-c", funcs + grep, OCF_ROOT="/usr/lib/ocf").returncode == 1
     assert "Online: [ n1 n2 ]" in sh(r, "crm_mon", "-1").stdout
     assert sh(r, "cibadmin", "--replace", "-X", "<cib/>").returncode == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value", ["with space", 'quo"te', "ünï", "-starts-with-dash", ""])
+def test_values_round_trip_through_the_shims(make_runner: Make, value: str) -> None:
+    r = make_runner()
+    assert sh(r, "crm_attribute", "-N", "n1", "-l", "reboot", "-n", "v", f"--update={value}").returncode == 0
+    assert sh(r, "crm_attribute", "-N", "n1", "-l", "reboot", "-n", "v", "-G", "-q").stdout == value + "\n"
+
+
+@pytest.mark.slow
+def test_parallel_writers_lose_nothing(make_runner: Make) -> None:
+    r = make_runner()
+    env = r.agent_env()
+    procs = [subprocess.Popen(["attrd_updater", "-n", f"a{i}", "-U", str(i)], env=env) for i in range(16)]
+    try:
+        assert [p.wait(timeout=30) for p in procs] == [0] * 16
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    attrs = AttributeStore(r.ctx.attr_store).attributes("n1")
+    assert attrs == {f"a{i}": str(i) for i in range(16)}
+    assert AttributeStore(r.ctx.attr_store).revision == 16
