@@ -339,3 +339,37 @@ def test_stale_state_file_is_not_adopted(make_runner: Make) -> None:
         await r.close()
 
     arun(go())
+
+
+@pytest.mark.slow
+def test_listeners_and_running_services(make_runner: Make) -> None:
+    r = make_runner()
+    d = ServiceDefinition.from_mapping({"command": ["sleep", "300"], "stop_grace": "1s"})
+    got: list[ServiceExited | ServiceProbeFailed] = []
+
+    def broken(ev: object) -> None:
+        raise RuntimeError("listener bug")
+
+    async def collect(ev: ServiceExited | ServiceProbeFailed) -> None:
+        got.append(ev)
+
+    async def go() -> None:
+        r.services.add_listener(broken)
+        r.services.add_listener(collect)
+        assert (await r.run(req("start", d, rid="one"))).ok
+        assert (await r.run(req("start", d, rid="two"))).ok
+        pids = r.services.running_services()
+        assert set(pids) == {"one", "two"}
+        os.kill(pids["one"], signal.SIGTERM)
+        for _ in range(100):
+            if got:
+                break
+            await asyncio.sleep(0.01)
+        assert len(got) == 1 and isinstance(got[0], ServiceExited) and got[0].resource_id == "one"
+        assert got[0].signal == signal.SIGTERM and not got[0].expected
+        assert set(r.services.running_services()) == {"two"}
+        assert (await r.run(req("stop", d, rid="two"))).ok
+        assert r.services.running_services() == {}
+        await r.close()
+
+    arun(go())

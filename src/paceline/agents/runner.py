@@ -13,6 +13,7 @@ Duties of ``LocalAgentRunner``:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from .systemd import SystemdRunner
 from .types import AgentSpec, OcfRc, OpRequest, OpResult, OpStatus, Standard
 
 __all__ = ["AgentRunner", "LocalAgentRunner"]
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -154,6 +157,7 @@ class LocalAgentRunner:
                 except asyncio.CancelledError:
                     raise
                 except Exception as e:  # a bug of ours or an OS surprise: still a result
+                    log.exception("internal error running %s %s on %s", req.spec, req.action, req.resource_id)
                     return OpResult(
                         OcfRc.ERR_GENERIC,
                         OpStatus.ERROR,

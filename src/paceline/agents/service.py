@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import pwd
 import shutil
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 SERVICE_ACTIONS = frozenset({"start", "stop", "monitor", "status", "meta-data", "validate-all"})
+log = logging.getLogger(__name__)
 _SAFE = str.maketrans({c: "_" for c in "/\\\0"})
 
 
@@ -150,7 +152,11 @@ class ServiceSupervisor:
             with contextlib.suppress(asyncio.QueueFull):
                 q.put_nowait(ev)
         for cb in list(self._listeners):
-            r = cb(ev)
+            try:
+                r = cb(ev)
+            except Exception:  # a listener's bug must not stop supervision
+                log.exception("service event listener %r failed on %s", cb, ev)
+                continue
             if r is not None:
                 t = asyncio.ensure_future(r)
                 self._bg.add(t)
@@ -199,6 +205,10 @@ class ServiceSupervisor:
     def pid(self, rid: str) -> int | None:
         inst = self._instances.get(rid)
         return inst.pid if inst is not None and not inst.exited.is_set() else None
+
+    def running_services(self) -> dict[str, int]:
+        """Resource id -> pid of every service this supervisor watches and that still runs."""
+        return {rid: i.pid for rid, i in self._instances.items() if not i.exited.is_set()}
 
     def last_exit(self, rid: str) -> ServiceExited | None:
         return self._last_exit.get(rid)
