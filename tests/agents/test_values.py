@@ -173,3 +173,43 @@ def test_service_definition_from_yaml_shape() -> None:
 def test_service_definition_errors(bad: dict[str, object]) -> None:
     with pytest.raises(ServiceDefinitionError):
         ServiceDefinition.from_mapping(bad)
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+_probe = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {
+            "tcp": st.tuples(st.sampled_from(["127.0.0.1", "::1", "db"]), st.integers(1, 65535)).map(
+                lambda hp: f"{hp[0]}:{hp[1]}"
+            )
+        },
+        optional={"interval": st.integers(1, 60), "failure_threshold": st.integers(1, 9)},
+    ),
+    st.fixed_dictionaries(
+        {"exec": st.lists(_text.filter(bool), min_size=1, max_size=3)},
+        optional={"timeout": st.sampled_from(["500ms", "2s", 3])},
+    ),
+    st.fixed_dictionaries(
+        {"http": st.just("http://127.0.0.1:8080/health")},
+        optional={"expect_status": st.integers(100, 599)},
+    ),
+)
+
+
+@given(
+    command=st.lists(_text.filter(bool), min_size=1, max_size=4),
+    env=st.dictionaries(_text.filter(bool), _text, max_size=3),
+    probe=_probe,
+    grace=st.sampled_from(["0s", "250ms", "5s", "1min", 7]),
+)
+def test_service_definition_round_trips_through_params(
+    command: list[str], env: dict[str, str], probe: dict[str, object] | None, grace: object
+) -> None:
+    m: dict[str, object] = {"command": command, "env": env, "stop_grace": grace}
+    if probe is not None:
+        m["probe"] = probe
+    d = ServiceDefinition.from_mapping(m)
+    assert ServiceDefinition.from_params(d.to_params()) == d
+    assert ServiceDefinition.from_mapping(d.to_mapping()) == d
+    assert d.command == tuple(command)

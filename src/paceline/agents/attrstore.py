@@ -27,11 +27,9 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 __all__ = ["ATTR_STORE_ENV", "AttributeStore", "Lifetime", "promotion_attribute"]
@@ -74,8 +72,8 @@ class AttributeStore:
     """File-backed attribute store at ``path`` (created on first write)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._lock_path = Path(str(self.path) + ".lock")
+        self.path = os.fspath(path)  # str, not Path: pathlib costs the shims start-up time
+        self._lock_path = self.path + ".lock"
 
     @classmethod
     def from_env(cls) -> AttributeStore:
@@ -87,7 +85,7 @@ class AttributeStore:
     # -- low level -------------------------------------------------------------------------
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
@@ -97,7 +95,8 @@ class AttributeStore:
 
     def _load(self) -> dict[str, Any]:
         try:
-            data = json.loads(self.path.read_text())
+            with open(self.path) as f:
+                data = json.load(f)
         except FileNotFoundError:
             return _empty()
         except (OSError, ValueError):
@@ -108,9 +107,9 @@ class AttributeStore:
         return base
 
     def _save(self, data: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".attrs.", dir=self.path.parent)
+        tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
-            with os.fdopen(fd, "w") as f:
+            with open(tmp, "w") as f:
                 json.dump(data, f, indent=1, sort_keys=True)
             os.replace(tmp, self.path)
         except BaseException:
