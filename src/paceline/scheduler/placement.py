@@ -193,8 +193,9 @@ def _expand_coloc(w: Working, col: Colocation) -> list[Coloc]:
 
 
 class _Assigner:
-    def __init__(self, w: Working, colocs: list[Coloc]) -> None:
+    def __init__(self, w: Working, colocs: list[Coloc], balance: bool = True) -> None:
         self.w = w
+        self.balance = balance
         self.this_with: dict[str, list[Coloc]] = {}
         self.with_this: dict[str, list[Coloc]] = {}
         for c in colocs:
@@ -207,7 +208,7 @@ class _Assigner:
         info = self.w.nodes[node]
         score = scores[node] if info.available else -INFINITY
         active = 0 if inst.current_node == node else 1
-        return (-score, info.num_assigned, active, info.name)
+        return (-score, info.num_assigned if self.balance else 0, active, info.name)
 
     def assign(self, inst: Inst) -> str | None:
         if inst.group is not None and not inst.allocating:
@@ -456,18 +457,6 @@ def assign_all(w: Working, colocs: list[Coloc]) -> None:
 
 
 def _allocation_order(w: Working, a: _Assigner) -> list[Unit]:
-    node_names = sorted(n.name for n in w.node_list())
-
-    keyed: list[tuple[tuple[int, int, tuple[int, ...], int], Unit]] = []
-    for idx, unit in enumerate(w.units):
-        if not unit.members:
-            continue
-        first = unit.members[0]
-        rep = unit.members[-1] if unit.kind == "group" else first
-        scores = a.sort_scores(rep)
-        cur = first.current_node
-        cur_score = scores.get(cur, -INFINITY) if cur else -INFINITY
-        per_node = tuple(-scores.get(n, -INFINITY) for n in node_names)
-        keyed.append(((-unit.priority, -cur_score, per_node, idx), unit))
-    keyed.sort(key=lambda kv: kv[0])
-    return [u for _, u in keyed]
+    """Pacemaker 2.1.5 assigns top-level resources by priority, keeping configuration order."""
+    _ = a
+    return sorted((u for u in w.units if u.members), key=lambda u: -u.priority)
