@@ -30,6 +30,7 @@ import os
 import time
 from collections.abc import Iterator
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 __all__ = ["ATTR_STORE_ENV", "AttributeStore", "Lifetime", "promotion_attribute"]
@@ -72,8 +73,9 @@ class AttributeStore:
     """File-backed attribute store at ``path`` (created on first write)."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)  # str, not Path: pathlib costs the shims start-up time
-        self._lock_path = self.path + ".lock"
+        self.path = Path(path)  # public: the node daemon watches its mtime
+        self._file = os.fspath(path)
+        self._lock_path = self._file + ".lock"
 
     @classmethod
     def from_env(cls) -> AttributeStore:
@@ -85,7 +87,7 @@ class AttributeStore:
     # -- low level -------------------------------------------------------------------------
     @contextlib.contextmanager
     def _locked(self, exclusive: bool) -> Iterator[None]:
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        os.makedirs(os.path.dirname(self._file) or ".", exist_ok=True)
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
@@ -95,7 +97,7 @@ class AttributeStore:
 
     def _load(self) -> dict[str, Any]:
         try:
-            with open(self.path) as f:
+            with open(self._file) as f:
                 data = json.load(f)
         except FileNotFoundError:
             return _empty()
@@ -107,11 +109,11 @@ class AttributeStore:
         return base
 
     def _save(self, data: dict[str, Any]) -> None:
-        tmp = f"{self.path}.{os.getpid()}.tmp"
+        tmp = f"{self._file}.{os.getpid()}.tmp"
         try:
             with open(tmp, "w") as f:
                 json.dump(data, f, indent=1, sort_keys=True)
-            os.replace(tmp, self.path)
+            os.replace(tmp, self._file)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
