@@ -89,3 +89,21 @@ def test_ocf_anything_killed_is_recovered_and_adopted_after_daemon_restart(
     assert d.terminate() == 0
     assert not http_ok(port)
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid2}"), 5)
+
+
+def test_health_agent_attributes_reach_node_status(tmp_path: Path) -> None:
+    if not Path("/usr/lib/ocf/resource.d/pacemaker/HealthCPU").exists():
+        pytest.skip("pacemaker-resource-agents is not installed")
+    cfg = tmp_path / "health.yaml"
+    cfg.write_text(
+        "cluster: {name: h, options: {stonith-enabled: false}}\n"
+        "resources:\n  - id: health\n    agent: ocf:pacemaker:HealthCPU\n    ops: {monitor: {interval: 1s}}\n"
+    )
+    d = RealDaemon(tmp_path / "state", cfg)
+    try:
+        d.start()
+        assert wait_for(lambda: "#health-cpu" in d.status()["nodes"][0]["attributes"], 10)
+        assert d.status()["nodes"][0]["attributes"]["#health-cpu"] in ("green", "yellow", "red")
+        assert d.terminate() == 0
+    finally:
+        d.cleanup()

@@ -287,9 +287,10 @@ class Daemon:
         assert self.loaded is not None
         old = self.loaded.config
         if text == self.loaded.text:
+            current = await self.db.current_config()
             return {
                 "applied": False,
-                "version": (await self.db.current_config() or _none()).version,
+                "version": current.version if current else 0,
                 "restarted": [],
                 "message": "configuration unchanged",
             }
@@ -316,11 +317,3 @@ class Daemon:
             "restarted": sorted(restart),
             "message": f"configuration version {cv.version} applied",
         }
-
-
-class _NoVersion:
-    version = 0
-
-
-def _none() -> _NoVersion:
-    return _NoVersion()

@@ -1,0 +1,95 @@
+"""Recovery policies the scheduler decides, run end to end on the fast tier: on-fail, node health
+attributes (as health agents set them through the shims), maintenance."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from paceline.controller.records import EventKind
+
+from .fasttier import Harness
+
+ONE = """
+cluster: {{name: t, options: {{stonith-enabled: false{options}}}}}
+resources:
+  - id: app
+    agent: ocf:heartbeat:Dummy
+    ops: {{monitor: {{interval: 5s{onfail}}}}}
+"""
+
+
+def run(h: Harness, body: Callable[[Harness], Awaitable[None]]) -> None:
+    async def go() -> None:
+        await h.start()
+        try:
+            await body(h)
+        finally:
+            await h.stop()
+
+    asyncio.run(go())
+
+
+def test_on_fail_ignore_keeps_it_as_it_is() -> None:
+    h = Harness(ONE.format(options="", onfail=", on-fail: ignore"))
+
+    async def body(h: Harness) -> None:
+        h.fake.kill("app")
+        await h.advance(5)
+        assert h.actions("app") == [("app", "start")]
+        assert EventKind.FAILURE in h.kinds("app")
+
+    run(h, body)
+
+
+def test_on_fail_stop_stops_and_does_not_restart() -> None:
+    h = Harness(ONE.format(options="", onfail=", on-fail: stop"))
+
+    async def body(h: Harness) -> None:
+        h.fake.kill("app")
+        await h.advance(5)
+        await h.advance(10, step=5)
+        assert h.actions("app") == [("app", "start"), ("app", "stop")]
+        assert await h.failcount("app") == 1
+
+    run(h, body)
+
+
+def test_red_health_attribute_moves_resources_off_the_node() -> None:
+    h = Harness(ONE.format(options=", node-health-strategy: migrate-on-red", onfail=""))
+    attrs: dict[str, str] = {}
+    h.agent._attributes = lambda: attrs
+
+    async def body(h: Harness) -> None:
+        assert "app" in h.fake.running
+        attrs["#health-cpu"] = "red"
+        h.ctl.wake()
+        await h.settle()
+        assert "app" not in h.fake.running
+        assert h.ctl.last_state.nodes[0].attributes == {"#health-cpu": "red"}
+        attrs["#health-cpu"] = "green"
+        h.ctl.wake()
+        await h.settle()
+        assert "app" in h.fake.running
+
+    run(h, body)
+
+
+def test_maintenance_node_stops_monitoring_and_leaves_resources_alone() -> None:
+    h = Harness(ONE.format(options="", onfail=""))
+
+    async def body(h: Harness) -> None:
+        await h.db.set_node_flags("n1", maintenance=True)
+        h.ctl.wake()
+        await h.settle()
+        h.fake.calls.clear()
+        h.fake.kill("app")
+        await h.advance(15, step=5)
+        assert h.actions("app") == []
+        await h.db.set_node_flags("n1", maintenance=False)
+        h.ctl.wake()
+        await h.settle()
+        await h.advance(5)
+        assert "app" in h.fake.running
+
+    run(h, body)
