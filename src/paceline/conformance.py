@@ -15,10 +15,9 @@ import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from .model.cib import read_cib
+from .model.cib import parse_iso_datetime, read_cib
 from .scheduler import schedule
 
 __all__ = ["CaseResult", "expected_summary", "normalise", "run_case", "run_suite"]
@@ -64,24 +63,27 @@ def expected_summary(path: Path) -> list[str]:
     return out
 
 
-def _parse_now(extra: str, execution_date: float | None) -> float:
+def _date_arg(extra: str) -> float | None:
+    """The `-t DATE` of a case's crm_simulate arguments, as epoch seconds."""
     m = re.search(r"-t\s+(\S+(?:\s+\d\d:\d\d:\d\d\S*)?)", extra)
-    if m:
-        text = m.group(1).strip("'\"")
-        try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            pass
-    if execution_date is not None:
-        return execution_date
-    return time.time()
+    if not m:
+        return None
+    text = m.group(1).strip("'\"")
+    try:
+        return parse_iso_datetime(text).timestamp()
+    except ValueError:
+        return None
 
 
 def run_case(root: Path, name: str, group: str = "", extra: str = "") -> CaseResult:
     expected = expected_summary(root / "summary" / f"{name}.summary")
     try:
-        report = read_cib(root / "xml" / f"{name}.xml")
-        now = _parse_now(extra, report.execution_date)
+        given = _date_arg(extra)
+        report = read_cib(root / "xml" / f"{name}.xml", given)
+        now = given if given is not None else report.execution_date
+        if now is None:
+            now = time.time()  # crm_simulate's default: the wall clock
+
         transition = schedule(report.config, report.state, now)
     except Exception as exc:  # the suite must report a crash, not stop on it
         tb = traceback.format_exc(limit=3)

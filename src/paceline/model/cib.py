@@ -41,7 +41,7 @@ from .enums import (
     Role,
     ValueType,
 )
-from .rules import AttrExpr, DateExpr, DateSpec, Rule
+from .rules import AttrExpr, DateExpr, DateSpec, Rule, RuleContext, evaluate_rule
 from .scores import INFINITY, parse_score
 from .state import ClusterState, FailRecord, NodeStatus, OpRecord, Ticket
 
@@ -62,15 +62,17 @@ class CibReport:
     execution_date: float | None = None
 
 
-def read_cib(path: str | Path) -> CibReport:
+def read_cib(path: str | Path, now: float | None = None) -> CibReport:
+    """Read a CIB file. `now` (epoch seconds) evaluates rule-conditioned attribute sets; without it
+    the CIB's execution-date is used, and sets with rules are left out if there is none."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise CibError(f"{path}: cannot read: {exc.strerror}") from None
-    return read_cib_text(data, str(path))
+    return read_cib_text(data, str(path), now)
 
 
-def read_cib_text(data: bytes | str, source: str = "<cib>") -> CibReport:
+def read_cib_text(data: bytes | str, source: str = "<cib>", now: float | None = None) -> CibReport:
     raw = data.encode() if isinstance(data, str) else data
     try:
         root = etree.fromstring(raw, parser=etree.XMLParser(remove_comments=True, resolve_entities=False))
@@ -78,7 +80,9 @@ def read_cib_text(data: bytes | str, source: str = "<cib>") -> CibReport:
         raise CibError(f"{source}: not well-formed XML: {exc}") from None
     if root.tag != "cib":
         raise CibError(f"{source}: root element is <{root.tag}>, expected <cib>")
-    return _Reader(root, source).read()
+    if now is None and root.get("execution-date"):
+        now = float(root.get("execution-date", "0"))
+    return _Reader(root, source, now=now).read()
 
 
 def parse_iso_datetime(text: str) -> datetime:
@@ -108,6 +112,7 @@ class _Reader:
     source: str
     unsupported: list[str] = field(default_factory=list)
     templates: dict[str, _Element] = field(default_factory=dict)
+    now: float | None = None
     _startup_fencing: str = "true"
 
     # --- entry -------------------------------------------------------------------------------
@@ -159,9 +164,13 @@ class _Reader:
                     if cand.get("id") == ref and cand is not aset:
                         aset = cand
                         break
-            if aset.find("rule") is not None:
-                self._unsupported(f"<{tag}> with <rule> (set {aset.get('id')}) ignored")
-                continue
+            rule_el = aset.find("rule")
+            if rule_el is not None:
+                if self.now is None:
+                    self._unsupported(f"<{tag}> with <rule> (set {aset.get('id')}) ignored: no 'now' given")
+                    continue
+                if not evaluate_rule(self._rule(rule_el), RuleContext({}, self.now)):
+                    continue
             for nv in aset.iter("nvpair"):
                 name = nv.get("name")
                 if name is None:
@@ -187,6 +196,8 @@ class _Reader:
             nqp = NoQuorumPolicy(nqp_text)
         except ValueError:
             nqp = NoQuorumPolicy.STOP
+        if nqp is NoQuorumPolicy.SUICIDE and not _is_true(self.root.get("no-quorum-panic", "false")):
+            nqp = NoQuorumPolicy.STOP  # Pacemaker: a cluster that never had quorum does not self-fence
         hs_text = raw.get("node-health-strategy", "none").lower()
         try:
             hs = HealthStrategy(hs_text)

@@ -66,6 +66,10 @@ def build_graph(w: Working) -> Graph:
     stonith = w.config.options.stonith_enabled
     no_quorum = not w.state.have_quorum
     policy = w.config.options.no_quorum_policy
+    if no_quorum and policy is NoQuorumPolicy.SUICIDE and stonith:
+        for info in w.node_list():
+            if info.online and not info.unclean:
+                g.fences[info.name] = "cluster does not have quorum"
     for info in w.node_list():
         # Without quorum only nodes still in our membership may be fenced (as Pacemaker's pe_can_fence).
         can_fence = stonith and (not no_quorum or policy is NoQuorumPolicy.IGNORE or info.online)
@@ -81,6 +85,12 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
     if not inst.managed or inst.blocked:
         return
     cur_nodes = inst.running_on
+    if len(cur_nodes) > 1:
+        mode = inst.meta.get("multiple-active", "stop_start")
+        if mode == "block":
+            return
+        if mode == "stop_only":
+            inst.assigned = None
     nxt = inst.assigned
     next_role = inst.next_role
     if next_role is Role.UNKNOWN:
@@ -106,10 +116,10 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
         start = g.add(inst, "start", nxt, moving or restart or len(cur_nodes) > 1)
         requires = inst.meta.get("requires", "quorum" if inst.prim.agent.standard != "stonith" else "quorum")
         if no_quorum and requires != "nothing":
-            if policy is NoQuorumPolicy.STOP:
+            if policy in (NoQuorumPolicy.STOP, NoQuorumPolicy.SUICIDE):
                 start.runnable = False
                 start.block_reason = "no quorum"
-            elif policy is NoQuorumPolicy.FREEZE and moving:
+            elif policy is NoQuorumPolicy.FREEZE and not cur_nodes:
                 start.runnable = False
                 start.block_reason = "quorum freeze"
         if next_role is Role.PROMOTED:

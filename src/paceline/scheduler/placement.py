@@ -275,6 +275,8 @@ class _Assigner:
         for p in c.primary:
             if p.provisional:
                 self.assign(p)
+        if any(p.provisional for p in c.primary):
+            return  # an assignment loop: the primary is not placed yet, so this has no effect
         self._apply_coloc_to_scores(inst, c)
         if archive is not None and not self._any_available(inst.allowed):
             inst.allowed = archive

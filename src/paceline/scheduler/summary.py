@@ -49,7 +49,9 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
         if nxt is None:
             return [_fmt("Stop", inst.id, n, "due to node availability") for n in cur_nodes]
         if nxt in cur_nodes:
-            return [_fmt("Recover" if inst.failed else "Restart", inst.id, nxt)]
+            unexpected = inst.meta.get("multiple-active") == "stop_unexpected"
+            return [_fmt("Recover" if inst.failed else "Restart", inst.id, nxt,
+                         "due to being multiply active" if unexpected else "")]
         return [_fmt("Move", inst.id, f"{cur} -> {nxt}")]
     assert stop is not None
     stop_sfx = "" if stop.runnable else " (blocked)"
