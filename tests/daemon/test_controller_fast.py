@@ -187,3 +187,33 @@ def test_standby_and_ban_stop_resources_and_online_or_clear_bring_them_back() ->
         assert "other" in h.fake.running
 
     run(body)
+
+
+def test_a_wake_up_mid_transition_lets_the_running_action_finish_then_replans() -> None:
+    h = Harness()
+
+    async def body(h: Harness) -> None:
+        h.fake.delay_s = 0.05
+        h.fake.calls.clear()
+        h.fake.kill("web")
+        h.clock.advance(5)
+        for _ in range(200):
+            if h.agent.busy:
+                break
+            await asyncio.sleep(0.005)
+        in_flight = set(h.agent.busy)
+        assert in_flight, "no action started"
+        h.ctl.wake()  # e.g. a configuration change arrives now
+        await asyncio.sleep(0.2)
+        await h.settle()
+        for rsc in in_flight:  # the action that was running completed and was recorded
+            assert any(e.kind is EventKind.STOP and e.resource == rsc for e in h.events)
+        assert h.fake.running == {"web", "worker", "other"}
+        assert h.actions("web", "worker") == [
+            ("worker", "stop"),
+            ("web", "stop"),
+            ("web", "start"),
+            ("worker", "start"),
+        ]
+
+    run(body, h)

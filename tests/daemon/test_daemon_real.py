@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import os
@@ -252,3 +253,30 @@ def test_no_daemon_gives_one_clear_line(tmp_path: Path) -> None:
         assert out.returncode == 3, (args, out.stderr)
         assert out.stderr.count("\n") == 1 and "no paceline daemon" in out.stderr
     assert no_daemon(d)
+
+
+def test_hung_service_fails_its_probe_and_is_replaced(daemon: RealDaemon, port: int) -> None:
+    _started(daemon)
+    pid = daemon.service_pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)  # alive but not answering
+    try:
+        assert wait_for(lambda: daemon.service_pid() not in (None, pid) and http_ok(port), 15)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    web = daemon.resource("web")
+    assert web["failcount"] == 1 and "probe failed" in web["reason"]
+    assert daemon.terminate() == 0
+
+
+def test_api_socket_is_owner_only_and_events_are_listed(daemon: RealDaemon) -> None:
+    _started(daemon)
+    sock = daemon.state_dir / "paceline.sock"
+    assert stat.S_IMODE(sock.stat().st_mode) == 0o600
+    assert stat.S_IMODE(daemon.state_dir.stat().st_mode) == 0o700
+    out = daemon.cli("events")
+    assert out.returncode == 0 and "start web" in out.stdout and "start worker" in out.stdout
+    js = daemon.cli("events", "--json", "-n", "1")
+    assert js.returncode == 0 and len(js.stdout.splitlines()) == 1 and json.loads(js.stdout)["kind"]
+    assert daemon.terminate() == 0

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..controller.statedb import Snapshot
+from ..controller.statedb import Snapshot, is_failure
 from ..controller.view import walk_primitives
 from ..model.config import Configuration
 from ..model.scores import INFINITY, format_score
@@ -84,7 +84,14 @@ def build_status(
         elif role in (LocalRole.FAILED, LocalRole.BLOCKED) and view is not None:
             reason = view.record.exit_reason or f"{view.record.task} returned rc {view.record.rc}"
         if not reason and view is not None and count:
-            failed = [r for r in snap.history if r.resource == prim.id and r.node == node and r.exit_reason]
+            failed = [
+                r
+                for r in snap.history
+                if r.resource == prim.id
+                and r.node == node
+                and r.exit_reason
+                and is_failure(r.task, r.interval_ms, r.rc, r.status, r.expected_rc or 0)
+            ]
             if failed:
                 reason = "last failure: " + max(failed, key=lambda r: r.call_id).exit_reason
         resources.append(
