@@ -1,6 +1,6 @@
 """Property tests of the scheduler over small generated clusters.
 
-Clusters: 2-4 nodes (some offline, in standby or unclean), 1-8 primitives (some in groups),
+Clusters: 2-4 nodes (some offline, in standby or unclean), 1-8 primitives (some in groups or clones),
 location / colocation / order constraints (acyclic), stickiness, and some resources running.
 Properties: determinism under reordering of input tuples; convergence (apply, re-plan: nothing but
 monitors); no primitive placed twice; nothing placed or started on an offline, unclean or standby
@@ -9,6 +9,7 @@ node; -INFINITY locations and mandatory colocations hold; mandatory orders appea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from paceline.model.config import (
     AgentRef,
+    Clone,
     ClusterOptions,
     Colocation,
     Configuration,
@@ -51,6 +53,8 @@ class Case:
         for rsc in self.config.resources:
             if isinstance(rsc, Group):
                 lines.append(f"group {rsc.id}: {[m.id for m in rsc.members]}")
+            elif isinstance(rsc, Clone):
+                lines.append(f"clone {rsc.id} of {rsc.child.id} meta={dict(rsc.meta)}")
             else:
                 lines.append(f"primitive {rsc.id} meta={dict(rsc.meta)}")
         lines += [f"location {loc.resource} {loc.node} {loc.score}" for loc in self.config.locations]
@@ -98,6 +102,10 @@ def cases(draw: st.DrawFn) -> Case:
         i += size
         if len(run) > 1 and draw(st.booleans()):
             resources.append(Group(f"g{len(resources) + 1}", tuple(prims[p] for p in run)))
+        elif len(run) == 1 and draw(st.integers(0, 3)) == 0:
+            clone_max = draw(st.sampled_from([None, 1, 2]))
+            meta = {"clone-max": str(clone_max)} if clone_max is not None else {}
+            resources.append(Clone(f"c{len(resources) + 1}", prims[run[0]], meta))
         else:
             resources.extend(prims[p] for p in run)
     tops = [r.id for r in resources]
@@ -122,9 +130,13 @@ def cases(draw: st.DrawFn) -> Case:
             orders.append(Order(f"ord{k}", a, b))
     history = []
     call = 0
+    cloned = {r.child.id for r in resources if isinstance(r, Clone)}
     for p in prim_ids:
-        if draw(st.integers(0, 2)) == 0:
-            node = draw(st.sampled_from(node_names))
+        if p in cloned:
+            running_on = draw(st.lists(st.sampled_from(node_names), unique=True, max_size=len(node_names)))
+        else:
+            running_on = [draw(st.sampled_from(node_names))] if draw(st.integers(0, 2)) == 0 else []
+        for node in running_on:
             call += 1
             history.append(OpRecord(p, node, "start", rc=0, call_id=call, expected_rc=0))
             call += 1
@@ -142,11 +154,17 @@ def cases(draw: st.DrawFn) -> Case:
     return Case(config, ClusterState(nodes=tuple(statuses), history=tuple(history)))
 
 
+def instances(t: Transition, prim_id: str) -> list[str]:
+    """Placement keys for a primitive: itself, or its clone instances `prim:N`."""
+    return [k for k in t.placement if k == prim_id or k.rpartition(":")[0] == prim_id]
+
+
 def placed_nodes(t: Transition, rsc_ids: Sequence[str]) -> set[str]:
     return {
         node
         for rsc in rsc_ids
-        for node, role in t.placement.get(rsc, {}).items()
+        for key in instances(t, rsc)
+        for node, role in t.placement[key].items()
         if role not in (Role.STOPPED, Role.UNKNOWN)
     }
 
@@ -156,17 +174,46 @@ def members(config: Configuration, top: str) -> list[str]:
     return [p.id for p in found.primitives()] if found is not None else [top]
 
 
-def canonical(t: Transition) -> tuple[object, ...]:
+def canonical(t: Transition, config: Configuration) -> tuple[object, ...]:
+    """What must not depend on input order.
+
+    Instances of an anonymous clone are interchangeable: which number lands on which node follows
+    the order of the status section, as in Pacemaker, so instance numbers are erased here.
+    """
+    cloned = {r.child.id for r in config.resources if isinstance(r, Clone)}
+
+    def base(rsc: str) -> str:
+        head = rsc.rpartition(":")[0]
+        return head if head in cloned else rsc
+
+    def action_key(action_id: str) -> str:
+        return re.sub(
+            r"^([^:]+):[0-9]+:", lambda m: m.group(1) + ":" if m.group(1) in cloned else m.group(0), action_id
+        )
+
     actions = sorted(
-        (a.id, a.kind.value, a.resource, a.node, a.interval_ms, tuple(sorted(a.after))) for a in t.actions
+        (
+            action_key(a.id),
+            a.kind.value,
+            base(a.resource),
+            a.node,
+            a.interval_ms,
+            sorted(map(action_key, a.after)),
+        )
+        for a in t.actions
     )
     placement = sorted(
-        (r, sorted((n, role.value) for n, role in nodes.items())) for r, nodes in t.placement.items()
+        (base(r), sorted((n, role.value) for n, role in nodes.items())) for r, nodes in t.placement.items()
     )
     # A summary's "due to ..." may name any one of several equivalent causes (Pacemaker names the
     # first in constraint order, so crm_simulate parity needs that); the decision itself may not vary.
     summary = sorted(
-        line.split(")", 1)[0] if line.startswith(("Restart", "Stop", "Move")) else line for line in t.summary
+        re.sub(
+            r"^(\w+ +)([^: ]+):[0-9]+ ",
+            r"\1\2 ",
+            line.split(" due to ", 1)[0],
+        )
+        for line in t.summary
     )
     return (actions, placement, summary)
 
@@ -194,7 +241,7 @@ def test_determinism_under_reordering_of_nodes_constraints_and_history(case: Cas
         orders=shuffled(case.config.orders),  # type: ignore[arg-type]
     )
     state = replace(case.state, nodes=shuffled(case.state.nodes), history=shuffled(case.state.history))  # type: ignore[arg-type]
-    assert canonical(schedule(config, state, NOW)) == canonical(first)
+    assert canonical(schedule(config, state, NOW), config) == canonical(first, config)
 
 
 @PROPS
@@ -214,10 +261,21 @@ def test_convergence_apply_then_replan_asks_for_nothing_but_monitors(case: Case)
 @given(cases())
 def test_no_primitive_is_placed_or_started_twice(case: Case) -> None:
     t = schedule(case.config, case.state, NOW)
+    clones = {r.child.id: r for r in case.config.resources if isinstance(r, Clone)}
     for prim in case.config.primitives():
-        assert len(placed_nodes(t, [prim.id])) <= 1, (prim.id, t.placement.get(prim.id))
-        starts = {a.node for a in t.actions if a.kind is ActionKind.START and a.resource == prim.id}
-        assert len(starts) <= 1, (prim.id, starts)
+        keys = instances(t, prim.id)
+        for key in keys:  # every instance (or the primitive itself) on one node at most
+            assert len(placed_nodes(t, [key])) <= 1, (key, t.placement.get(key))
+            starts = {a.node for a in t.actions if a.kind is ActionKind.START and a.resource == key}
+            assert len(starts) <= 1, (key, starts)
+        clone = clones.get(prim.id)
+        if clone is None:
+            assert keys in ([], [prim.id]), keys
+            continue
+        nodes = [n for key in keys for n in t.placement[key]]
+        assert len(nodes) == len(set(nodes)), ("two instances on one node", t.placement)
+        limit = int(clone.meta.get("clone-max", len(case.config.nodes)))
+        assert len(nodes) <= limit, (clone.id, limit, t.placement)
 
 
 @PROPS
