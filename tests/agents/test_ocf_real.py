@@ -348,3 +348,20 @@ def test_cancelled_operation_leaves_no_process(make_runner: Make, tmp_path: Path
         await r.close()
 
     arun(go())
+
+
+@pytest.mark.parametrize(
+    ("params", "meta", "text"),
+    [
+        ({"bad-name": "1"}, {}, "parameter name 'bad-name'"),
+        ({"x=y": "1"}, {}, "parameter name 'x=y'"),
+        ({"ok": "nul\0byte"}, {}, "contains a NUL byte"),
+        ({}, {"clone max": "1"}, "meta attribute name 'clone max'"),
+    ],
+)
+def test_unusable_names_are_configuration_errors(
+    make_runner: Make, params: dict[str, str], meta: dict[str, str], text: str
+) -> None:
+    r = make_runner()
+    res = arun(r.run(OpRequest("d", DUMMY_PCMK, "monitor", params, meta)))
+    assert res.status is OpStatus.ERROR_FATAL and res.rc is OcfRc.ERR_CONFIGURED and text in res.exit_reason

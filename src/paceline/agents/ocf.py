@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .context import DEFAULT_TIMEOUT_MS, RunContext, outcome_to_result
 from .metadata import AgentMetadata, MetadataError, check_params, parse_metadata
-from .ocf_env import ocf_environment
+from .ocf_env import env_problems, ocf_environment
 from .process import run_process
 from .types import AgentSpec, OcfRc, OpRequest, OpResult, OpStatus
 
@@ -125,6 +125,9 @@ class OcfRunner:
                 0.0,
                 f"agent {req.spec} is not installed ({self.path(req.spec)} not found or not executable)",
             )
+        bad = env_problems(req)
+        if bad:
+            return OpResult(OcfRc.ERR_CONFIGURED, OpStatus.ERROR_FATAL, 0.0, "; ".join(bad))
         timeout = self._timeout(req)
         if req.action in _VALIDATE_BEFORE:
             key = frozenset(req.params.items())

@@ -15,14 +15,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from .context import EXIT_REASON_PREFIX, RunContext
 from .types import OpRequest
 
-__all__ = ["CRM_FEATURE_SET", "meta_env", "ocf_environment"]
+__all__ = ["CRM_FEATURE_SET", "env_problems", "meta_env", "ocf_environment"]
 
 CRM_FEATURE_SET = "3.16.2"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def env_problems(req: OpRequest) -> list[str]:
+    """Parameter / meta names that cannot be environment variable names, and NUL bytes."""
+    problems = []
+    for kind, items in (("parameter", req.params.items()), ("meta attribute", req.meta.items())):
+        for k, v in items:
+            name = k.replace("-", "_") if kind == "meta attribute" else k
+            if not _NAME.match(name):
+                problems.append(f"{kind} name {k!r} is not usable as an environment variable")
+            if "\0" in v:
+                problems.append(f"{kind} {k} contains a NUL byte")
+    return problems
+
 
 _ALIASES = (
     ("promoted_max", "master_max"),

@@ -541,6 +541,10 @@ class ServiceSupervisor:
             return OpResult(
                 OcfRc.ERR_GENERIC, OpStatus.ERROR, _ms(t0), f"cannot run {d.command[0]}: {e.strerror or e}"
             )
+        except ValueError as e:  # e.g. a NUL byte or '=' in an environment variable
+            return OpResult(
+                OcfRc.ERR_CONFIGURED, OpStatus.ERROR_FATAL, _ms(t0), f"cannot run {d.command[0]}: {e}"
+            )
         if d.probe is None:
             inst.ready = True
             self._start_background(inst)
