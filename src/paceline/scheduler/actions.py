@@ -66,10 +66,6 @@ def build_graph(w: Working) -> Graph:
     stonith = w.config.options.stonith_enabled
     no_quorum = not w.state.have_quorum
     policy = w.config.options.no_quorum_policy
-    if no_quorum and policy is NoQuorumPolicy.SUICIDE and stonith:
-        for info in w.node_list():
-            if info.online and not info.unclean:
-                g.fences[info.name] = "cluster does not have quorum"
     for info in w.node_list():
         # Without quorum only nodes still in our membership may be fenced (as Pacemaker's pe_can_fence).
         can_fence = stonith and (not no_quorum or policy is NoQuorumPolicy.IGNORE or info.online)
@@ -195,11 +191,19 @@ def _node_for(inst: Inst, task: str) -> str | None:
 
 def _restart_rules(g: Graph, inst: Inst) -> bool:
     """A required start where the instance already runs needs a stop first; an unrunnable start of
-    a running instance forces it to stop."""
+    a running instance forces it to stop; a stop that cannot run keeps it from starting elsewhere."""
     changed = False
     nxt = inst.assigned
     if nxt is None:
         return False
+    for cur in inst.running_on:
+        stop_elsewhere = g.get(inst, "stop", cur)
+        start_here = g.get(inst, "start", nxt)
+        if cur != nxt and stop_elsewhere is not None and not stop_elsewhere.runnable and start_here is not None \
+                and start_here.runnable:
+            start_here.runnable = False
+            start_here.block_reason = stop_elsewhere.block_reason or "node availability"
+            changed = True
     start = g.get(inst, "start", nxt)
     stop = g.get(inst, "stop", nxt)
     if start is None or stop is None:

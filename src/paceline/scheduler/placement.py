@@ -204,11 +204,13 @@ class _Assigner:
                 self.with_this.setdefault(p.id, []).append(c)
 
     # Pacemaker's node comparator.
-    def _sort_key(self, inst: Inst, node: str, scores: dict[str, int]) -> tuple[int, int, int, str]:
+    def _sort_key(self, inst: Inst, node: str, scores: dict[str, int]) -> tuple[int, int, int, int, str]:
         info = self.w.nodes[node]
         score = scores[node] if info.available else -INFINITY
         active = 0 if inst.current_node == node else 1
-        return (-score, info.num_assigned if self.balance else 0, active, info.name)
+        if self.w.config.options.placement_strategy == "minimal":
+            return (-score, 0, 0, 0, info.name)
+        return (-score, self._capacity_key(node), info.num_assigned if self.balance else 0, active, info.name)
 
     def assign(self, inst: Inst) -> str | None:
         if inst.group is not None and not inst.allocating:
@@ -254,7 +256,44 @@ class _Assigner:
         if node is not None:
             self.w.nodes[node].num_assigned += 1
 
+    def _free(self, node: str) -> dict[str, int]:
+        info = self.w.nodes[node]
+        free = dict(info.utilization)
+        for other in self.w.insts.values():
+            if other.assigned == node and not other.provisional:
+                for k, v in other.prim.utilization.items():
+                    if k in free:
+                        free[k] -= v
+        return free
+
+    def _needs(self, inst: Inst) -> dict[str, int]:
+        members = [inst]
+        if inst.group is not None and self.w.group_members[inst.group][0] is inst:
+            members = [m for m in self.w.group_members[inst.group] if m.provisional]
+        need: dict[str, int] = {}
+        for m in members:
+            for k, v in m.prim.utilization.items():
+                need[k] = need.get(k, 0) + v
+        return need
+
+    def _ban_insufficient_capacity(self, inst: Inst) -> None:
+        if self.w.config.options.placement_strategy == "default":
+            return
+        need = self._needs(inst)
+        if not need:
+            return
+        for n in list(inst.allowed):
+            free = self._free(n)
+            if any(k in free and free[k] < v for k, v in need.items()):
+                inst.add_score(n, -INFINITY, "utilization", f"{n} lacks capacity for {inst.id}")
+
+    def _capacity_key(self, node: str) -> int:
+        if self.w.config.options.placement_strategy != "balanced":
+            return 0
+        return -sum(self._free(node).values())
+
     def _best_node(self, inst: Inst) -> str | None:
+        self._ban_insufficient_capacity(inst)
         if not inst.allowed:
             return None
         nodes = sorted(inst.allowed, key=lambda n: self._sort_key(inst, n, inst.allowed))
@@ -459,6 +498,20 @@ def assign_all(w: Working, colocs: list[Coloc]) -> None:
 
 
 def _allocation_order(w: Working, a: _Assigner) -> list[Unit]:
-    """Pacemaker 2.1.5 assigns top-level resources by priority, keeping configuration order."""
-    _ = a
-    return sorted((u for u in w.units if u.members), key=lambda u: -u.priority)
+    """Pacemaker 2.1.5: by priority in configuration order; with a utilization-aware placement
+    strategy, also by score on the current node, then by scores node by node (cmp_resources)."""
+    units = sorted((u for u in w.units if u.members), key=lambda u: -u.priority)
+    if w.config.options.placement_strategy == "default":
+        return units
+    node_names = sorted(w.nodes)
+    keyed: list[tuple[tuple[int, int, tuple[int, ...]], Unit]] = []
+    for unit in units:
+        first = unit.members[0]
+        rep = unit.members[-1] if unit.kind == "group" else first
+        scores = a.sort_scores(rep)
+        cur = first.current_node
+        cur_score = scores.get(cur, -INFINITY) if cur else -INFINITY
+        per_node = tuple(-scores.get(n, -INFINITY) for n in node_names)
+        keyed.append(((-unit.priority, -cur_score, per_node), unit))
+    keyed.sort(key=lambda kv: kv[0])
+    return [u for _, u in keyed]

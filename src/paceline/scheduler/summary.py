@@ -46,10 +46,12 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
         out.extend(_role_lines(g, inst, None, nxt))
         return out
     if len(cur_nodes) > 1:
+        if inst.meta.get("multiple-active") == "block":
+            return []
         if nxt is None:
             return [_fmt("Stop", inst.id, n, "due to node availability") for n in cur_nodes]
         if nxt in cur_nodes:
-            unexpected = inst.meta.get("multiple-active") == "stop_unexpected"
+            unexpected = inst.meta.get("multiple-active") == "stop_unexpected" and inst.failed
             return [_fmt("Recover" if inst.failed else "Restart", inst.id, nxt,
                          "due to being multiply active" if unexpected else "")]
         return [_fmt("Move", inst.id, f"{cur} -> {nxt}")]

@@ -83,6 +83,12 @@ def unpack(config: Configuration, state: ClusterState, now: float) -> Working:
         for m in unit.members:
             unit_of[m.id] = unit
         unit_of[rsc.id] = unit
+    opts = config.options
+    if not state.have_quorum and opts.no_quorum_policy is NoQuorumPolicy.SUICIDE and opts.stonith_enabled:
+        for info in nodes.values():
+            if info.online and not info.unclean:
+                info.unclean = True
+                info.fence_reason = "cluster does not have quorum"
     w.have_stonith_resource = any(p.agent.standard == "stonith" for p in config.primitives())
     _apply_history(w)
     return w
@@ -444,4 +450,3 @@ def failcount(w: Working, inst: Inst, node: str) -> int:
     return total
 
 
-_ = NoQuorumPolicy
