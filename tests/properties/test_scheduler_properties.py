@@ -333,3 +333,51 @@ def test_mandatory_orders_are_ordering_edges_between_starts(case: Case) -> None:
         firsts = {a.id for a in starts if a.resource in members(case.config, order.first)}
         for then in (a for a in starts if a.resource in members(case.config, order.then)):
             assert firsts <= ancestors(then.id), (order, then.id, sorted(firsts))
+
+
+def _active(state: ClusterState, config: Configuration) -> dict[tuple[str, str], Role]:
+    """(resource, node) -> role from the history: the last start/stop/promote/demote decides."""
+    last: dict[tuple[str, str], OpRecord] = {}
+    for rec in sorted(state.history, key=lambda r: r.call_id):
+        if rec.task in ("start", "stop", "promote", "demote", "migrate_from"):
+            last[(rec.resource, rec.node)] = rec
+    down = {n.name for n in state.nodes if not n.online and not n.unclean}  # cleanly gone: runs nothing
+    out = {}
+    for (rsc, node), rec in last.items():
+        if rec.task != "stop" and rec.rc == 0 and node not in down:
+            out[(_base(config, rsc), node)] = Role.PROMOTED if rec.task == "promote" else Role.STARTED
+    return out
+
+
+def _base(config: Configuration, rsc: str) -> str:
+    head = rsc.rpartition(":")[0]
+    return head if any(isinstance(r, Clone) and r.child.id == head for r in config.resources) else rsc
+
+
+@PROPS
+@given(cases())
+def test_the_actions_turn_the_current_state_into_the_placement(case: Case) -> None:
+    """What runs now, minus what is stopped or fenced, plus what is started, is the placement."""
+    t = schedule(case.config, case.state, NOW)
+    running = _active(case.state, case.config)
+    fenced = {a.node for a in t.actions if a.kind is ActionKind.FENCE}
+    for a in t.actions:
+        key = (_base(case.config, a.resource), a.node)
+        if a.kind is ActionKind.STOP:
+            running.pop(key, None)
+        elif a.kind in (ActionKind.START, ActionKind.MIGRATE_FROM):
+            running[key] = Role.STARTED
+    running = {k: r for k, r in running.items() if k[1] not in fenced}
+    for a in t.actions:
+        key = (_base(case.config, a.resource), a.node)
+        if a.kind is ActionKind.PROMOTE:
+            running[key] = Role.PROMOTED
+        elif a.kind is ActionKind.DEMOTE and key in running:
+            running[key] = Role.STARTED
+    expected = {
+        (_base(case.config, rsc), node): Role.STARTED if role is Role.UNPROMOTED else role
+        for rsc, nodes in t.placement.items()
+        for node, role in nodes.items()
+        if role not in (Role.STOPPED, Role.UNKNOWN)
+    }
+    assert running == expected, (t.summary, sorted(a.id for a in t.actions))
