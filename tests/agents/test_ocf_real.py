@@ -365,3 +365,52 @@ def test_unusable_names_are_configuration_errors(
     r = make_runner()
     res = arun(r.run(OpRequest("d", DUMMY_PCMK, "monitor", params, meta)))
     assert res.status is OpStatus.ERROR_FATAL and res.rc is OcfRc.ERR_CONFIGURED and text in res.exit_reason
+
+
+@pytest.mark.slow
+def test_many_operations_leak_no_fd_and_no_zombie(make_runner: Make, tmp_path: Path) -> None:
+    root = tmp_path / "ocf"
+    write_agent(
+        root / "resource.d" / "test" / "quick", '#!/bin/sh\n[ "$OCF_RESKEY_t" = 1 ] && sleep 5\nexit 7\n'
+    )
+    r = make_runner(ocf_root=root, max_concurrency=8)
+    spec = AgentSpec.parse("ocf:test:quick")
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def go() -> list[OpStatus]:
+        reqs = [
+            OpRequest(f"r{i % 20}", spec, "monitor", {"t": str(int(i % 25 == 0))}, timeout_ms=300)
+            for i in range(150)
+        ]
+        res = await asyncio.gather(*(r.run(q) for q in reqs))
+        await r.close()
+        return [x.status for x in res]
+
+    before = fds()
+    statuses = arun(go())
+    assert statuses.count(OpStatus.TIMEOUT) == 6 and statuses.count(OpStatus.DONE) == 144
+    assert fds() == before
+    zombies = [
+        p
+        for p in os.listdir("/proc")
+        if p.isdigit()
+        and (st := read_stat(int(p))) is not None
+        and st.ppid == os.getpid()
+        and st.state == "Z"
+    ]
+    assert zombies == []
+
+
+@pytest.mark.slow
+def test_output_flood_is_truncated_not_blocking(make_runner: Make, tmp_path: Path) -> None:
+    root = tmp_path / "ocf"
+    write_agent(
+        root / "resource.d" / "test" / "flood",
+        "#!/bin/sh\nhead -c 10000000 /dev/zero | tr '\\0' a\nhead -c 5000000 /dev/zero >&2\nexit 0\n",
+    )
+    r = make_runner(ocf_root=root)
+    res = arun(r.run(OpRequest("f", AgentSpec.parse("ocf:test:flood"), "monitor", timeout_ms=20000)))
+    assert res.rc is OcfRc.OK and res.status is OpStatus.DONE
+    assert res.stdout.endswith("[output truncated]\n") and len(res.stdout) < 300 * 1024

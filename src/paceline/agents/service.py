@@ -550,7 +550,10 @@ class ServiceSupervisor:
             self._start_background(inst)
             return OpResult(OcfRc.OK, OpStatus.DONE, _ms(t0))
         deadline = t0 + timeout_s
-        await asyncio.sleep(d.probe.initial_delay_s)
+        with contextlib.suppress(TimeoutError):  # the initial delay, unless the child dies first
+            await asyncio.wait_for(
+                inst.exited.wait(), max(0.0, min(d.probe.initial_delay_s, deadline - time.monotonic()))
+            )
         last = ProbeResult(False, "no probe ran")
         while time.monotonic() < deadline and not inst.exited.is_set():
             last = await self._probe_once(inst)
