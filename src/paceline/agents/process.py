@@ -185,11 +185,11 @@ async def run_process(
     for c in outs:
         os.set_blocking(c.fd, False)
         c.watch()
-    if stdin_data is not None and proc.stdin is not None:
-        await _feed_stdin(proc.stdin, stdin_data)
     timed_out = False
     try:
-        if not await _wait_exit(proc.pid, timeout_s):
+        if stdin_data is not None and proc.stdin is not None:
+            await _feed_stdin(proc.stdin, stdin_data, t0 + timeout_s)
+        if not await _wait_exit(proc.pid, timeout_s - (time.monotonic() - t0)):
             timed_out = True
             await _kill_and_reap(proc, reaper)
         returncode = proc.wait()
@@ -214,8 +214,9 @@ async def run_process(
     return ProcessOutcome(returncode, None, False, stdout, stderr, duration)
 
 
-async def _feed_stdin(pipe: object, data: bytes) -> None:
-    """Write ``data`` to the child's stdin without blocking the loop, then close it."""
+async def _feed_stdin(pipe: object, data: bytes, deadline: float) -> None:
+    """Write ``data`` to the child's stdin without blocking the loop, then close it; gives up
+    at ``deadline`` (monotonic) if the child does not read."""
     import io
 
     assert isinstance(pipe, io.BufferedWriter)
@@ -223,7 +224,7 @@ async def _feed_stdin(pipe: object, data: bytes) -> None:
     os.set_blocking(fd, False)
     view = memoryview(data)
     try:
-        while view:
+        while view and time.monotonic() < deadline:
             try:
                 n = os.write(fd, view)
                 view = view[n:]
