@@ -34,6 +34,7 @@ from paceline.agents import (
     list_agents,
     parse_duration_ms,
 )
+from paceline.agents.systemd import NOT_RUNNING_REASON
 
 __all__ = ["agent_app"]
 
@@ -206,6 +207,8 @@ def info_cmd(
     agent = _spec(spec)
     runner = _runner(state_dir, node)
     if not runner.exists(agent):
+        if agent.std is Standard.SYSTEMD:
+            _die(NOT_RUNNING_REASON, 5)
         _die(f"agent {agent} is not installed on this node", 5)
 
     async def go() -> AgentMetadata:
