@@ -11,7 +11,6 @@ from ..model.enums import Role
 from ..model.state import ClusterState
 from .actions import build_graph
 from .placement import assign_all, build_colocations, initial_scores
-from .promotion import assign_roles
 from .summary import summarize
 from .transition import Action, ActionKind, ScoreTerm, Transition
 from .unpack import unpack
@@ -27,7 +26,6 @@ def schedule(config: Configuration, state: ClusterState, now: float) -> Transiti
     initial_scores(w)
     colocs = build_colocations(w)
     assign_all(w, colocs)
-    assign_roles(w)
     graph = build_graph(w)
     summary = summarize(w, graph)
     actions: list[Action] = []

@@ -17,6 +17,7 @@ from ..model.enums import Role
 from ..model.rules import RuleContext, evaluate_rule
 from ..model.scores import INFINITY, add_scores, parse_score
 from .meta import is_true, meta_score
+from .promotion import set_instance_roles
 from .transition import ScoreTerm
 from .unpack import Working, failcount
 from .working import Inst, Unit
@@ -323,18 +324,16 @@ class _Assigner:
     def _primary_values(self, c: Coloc) -> set[str] | None:
         nodes = [p.assigned for p in c.primary if p.assigned is not None]
         if c.primary_role is Role.PROMOTED:
-            nodes = [p.assigned for p in c.primary if p.assigned is not None and p.next_role is Role.PROMOTED] \
-                if any(p.next_role is Role.PROMOTED for p in c.primary) else nodes
+            nodes = [p.assigned for p in c.primary if p.assigned is not None and p.next_role is Role.PROMOTED]
+        elif c.primary_role is Role.UNPROMOTED:
+            nodes = [p.assigned for p in c.primary if p.assigned is not None and p.next_role is Role.UNPROMOTED]
         if not nodes:
             return None
         return {self.w.nodes[n].attributes.get(c.node_attribute, "") for n in nodes}
 
     def _apply_coloc_to_scores(self, inst: Inst, c: Coloc) -> None:
-        if c.dependent_role is Role.PROMOTED or c.primary_role is Role.PROMOTED:
-            if c.score >= INFINITY and c.primary_role is Role.PROMOTED:
-                pass  # applied on roles later; still require co-location with an instance
-            elif c.dependent_role is Role.PROMOTED:
-                return
+        if c.dependent_role in (Role.PROMOTED, Role.UNPROMOTED) and inst.clone is not None:
+            return  # a role colocation of a promotable instance decides its role, not its node
         values = self._primary_values(c)
         if values is None and c.score < 0:
             return
@@ -483,6 +482,27 @@ class _Assigner:
             self.w.nodes[best].num_assigned += 1
         for m in members:
             m.allocating = False
+        self._set_roles(cid)
+
+    def _set_roles(self, cid: str) -> None:
+        members = self.w.clone_children[cid]
+        ids = {m.id for m in members}
+        dependents: list[tuple[Inst, int, str]] = []
+        seen: set[str] = set()
+        for m in members:
+            for c in self.with_this.get(m.id, []):
+                if c.primary_role is Role.PROMOTED and c.influence and c.id not in seen and c.dependent.id not in ids:
+                    seen.add(c.id)
+                    dependents.append((c.dependent, c.score, c.node_attribute))
+        primaries = []
+        if members:
+            for c in self.this_with.get(members[0].id, []):
+                primaries.append((c.primary, c.score, c.dependent_role, c.primary_role, c.node_attribute))
+
+        def merge(dep: Inst, nodes: dict[str, int], attr: str, factor: float) -> dict[str, int] | None:
+            return self._merge(dep, nodes, attr, factor, set(ids), True)
+
+        set_instance_roles(self.w, cid, dependents, primaries, merge)
 
 
 def assign_all(w: Working, colocs: list[Coloc]) -> None:

@@ -24,9 +24,16 @@ def _fmt(verb: str, rsc: str, where: str, reason: str = "") -> str:
     return line
 
 
+def _role_name(role: Role | None) -> str:
+    if role is None or role in (Role.STARTED, Role.UNKNOWN):
+        return "Unpromoted"
+    return str(role.value)
+
+
 def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
     if not inst.managed:
         return []
+    promotable = _is_promotable(w, inst)
     cur_nodes = inst.running_on
     cur = cur_nodes[0] if cur_nodes else None
     nxt = inst.assigned
@@ -39,6 +46,12 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
         return out
     if cur is None:
         assert start is not None and nxt is not None
+        if promotable and inst.next_role is Role.PROMOTED:
+            promote = g.get(inst, "promote", nxt)
+            blocked = not start.runnable or (promote is not None and not promote.runnable)
+            reason = start.block_reason or (promote.block_reason if promote else "")
+            return [_fmt("Promote", inst.id, f"Stopped -> Promoted {nxt}",
+                         f"due to {reason} (blocked)" if blocked else "")]
         if start.runnable:
             out.append(_fmt("Start", inst.id, nxt))
         else:
@@ -59,23 +72,36 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
     stop_sfx = "" if stop.runnable else " (blocked)"
     if nxt is None or (start is not None and not start.runnable):
         if not stop.runnable:
-            return [_fmt("Stop", inst.id, cur, f"due to {stop.block_reason} (blocked)" if stop.block_reason
+            where = f"{_role_name(inst.current.get(cur))} {cur}" if promotable else cur
+            return [_fmt("Stop", inst.id, where, f"due to {stop.block_reason} (blocked)" if stop.block_reason
                          else "blocked")]
         reason = stop.reason if nxt is None else (start.block_reason if start else "")
-        out.append(_fmt("Stop", inst.id, cur, f"due to {reason}{stop_sfx}" if reason else stop_sfx.strip()))
+        where = f"{_role_name(inst.current.get(cur))} {cur}" if promotable else cur
+        out.append(_fmt("Stop", inst.id, where, f"due to {reason}{stop_sfx}" if reason else stop_sfx.strip()))
         return out
     assert start is not None
     if nxt != cur:
         verb = "Recover" if inst.failed else "Move"
         if not inst.failed and is_migratable(inst) and w.nodes[cur].online and not w.nodes[cur].unclean:
             verb = "Migrate"
-        out.append(_fmt(verb, inst.id, f"{cur} -> {nxt}"))
-        out.extend(_role_lines(g, inst, cur, nxt))
+        where = f"{cur} -> {nxt}"
+        if promotable:
+            where += f" {_role_name(inst.next_role)}"
+        out.append(_fmt(verb, inst.id, where))
         return out
+    was = inst.current.get(cur)
+    role_change = promotable and _role_name(was) != _role_name(inst.next_role)
+    here = f"{_role_name(was)} {cur}" if promotable else cur
     if inst.failed and cur in inst.failed_on:
-        out.append(_fmt("Recover", inst.id, cur))
-    elif start.required and stop.required:
-        out.append(_fmt("Restart", inst.id, cur, f"due to {start.reason}" if start.reason else ""))
+        if role_change:
+            here = f"{_role_name(was)} -> {_role_name(inst.next_role)} {cur}"
+        out.append(_fmt("Recover", inst.id, here))
+        return out
+    if start.required and stop.required:
+        if role_change:
+            here = f"{_role_name(was)} -> {_role_name(inst.next_role)} {cur}"
+        out.append(_fmt("Restart", inst.id, here, f"due to {start.reason}" if start.reason else ""))
+        return out
     out.extend(_role_lines(g, inst, cur, nxt))
     return out
 
@@ -90,6 +116,12 @@ def _role_lines(g: Graph, inst: Inst, cur: str | None, nxt: str) -> list[str]:
         before = "Unpromoted" if cur == nxt else "Stopped"
         out.append(_fmt("Promote", inst.id, f"{before} -> Promoted {nxt}"))
     return out
+
+
+def _is_promotable(w: Working, inst: Inst) -> bool:
+    if inst.clone is None:
+        return False
+    return any(getattr(r, "promotable", False) for r in w.config.resources if r.id == inst.clone)
 
 
 def is_migratable(inst: Inst) -> bool:
