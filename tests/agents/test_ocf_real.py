@@ -122,6 +122,7 @@ def test_environment_is_pacemakers(make_runner: Make, tmp_path: Path) -> None:
     assert env["OCF_RESKEY_CRM_meta_notify_promoted_resource"] == "web:0"
     assert env["OCF_RESKEY_CRM_meta_notify_master_resource"] == "web:0"
     assert env["OCF_RESKEY_CRM_meta_on_node"] == "n1"
+    assert env["OCF_RESKEY_CRM_meta_name"] == "notify"
     assert env["HA_RSCTMP"] == str(r.ctx.rsctmp)
     assert env["HA_SBIN_DIR"] == str(r.ctx.bin_dir)
     assert env["PATH"].split(":")[0] == str(r.ctx.bin_dir)

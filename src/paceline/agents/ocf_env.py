@@ -5,7 +5,8 @@
 - Every instance parameter as ``OCF_RESKEY_<name>``.
 - Meta attributes as ``OCF_RESKEY_CRM_meta_<name>`` with ``-`` turned into ``_``; ``timeout`` and
   ``interval`` always set, in milliseconds, from the request (interval 0 = probe). ``on_node`` and
-  ``on_node_uuid`` default to this node. ``crm_feature_set`` is Pacemaker 2.1.5's.
+  ``on_node_uuid`` default to this node, ``name`` to the action (as in Pacemaker's
+  transition graph). ``crm_feature_set`` is Pacemaker 2.1.5's.
 - Promotion names both ways: for each pair (``promoted_max``/``master_max``,
   ``notify_promoted_resource``/``notify_master_resource``, ``..._unpromoted_...``/``..._slave_...``)
   whichever is given is also set under the other name, unless that one is given explicitly too.
@@ -50,7 +51,9 @@ _ALIASES = (
 )
 
 
-def meta_env(meta: Mapping[str, str], timeout_ms: int, interval_ms: int, node: str) -> dict[str, str]:
+def meta_env(
+    meta: Mapping[str, str], timeout_ms: int, interval_ms: int, node: str, action: str | None = None
+) -> dict[str, str]:
     """``OCF_RESKEY_CRM_meta_*`` variables for the given meta attributes."""
     norm = {k.replace("-", "_"): v for k, v in meta.items()}
     for new, old in _ALIASES:
@@ -60,6 +63,8 @@ def meta_env(meta: Mapping[str, str], timeout_ms: int, interval_ms: int, node: s
             norm[new] = norm[old]
     norm["timeout"] = str(timeout_ms)
     norm["interval"] = str(interval_ms)
+    if action is not None:
+        norm.setdefault("name", action)
     norm.setdefault("on_node", node)
     norm.setdefault("on_node_uuid", node)
     return {f"OCF_RESKEY_CRM_meta_{k}": v for k, v in norm.items()}
@@ -80,5 +85,5 @@ def ocf_environment(ctx: RunContext, req: OpRequest, timeout_ms: int) -> dict[st
         env["OCF_RESOURCE_PROVIDER"] = req.spec.provider
     for k, v in req.params.items():
         env[f"OCF_RESKEY_{k}"] = v
-    env.update(meta_env(req.meta, timeout_ms, req.interval_ms, ctx.node_name))
+    env.update(meta_env(req.meta, timeout_ms, req.interval_ms, ctx.node_name, req.action))
     return env
