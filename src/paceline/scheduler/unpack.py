@@ -206,6 +206,9 @@ def _apply_history(w: Working) -> None:
     for rec in w.state.history:
         by_rsc_node.setdefault((rec.resource, rec.node), []).append(rec)
     clone_slots: dict[str, dict[str, Inst]] = defaultdict(dict)
+    # Several history entries (e.g. "child:0" probed, "child:1" running) may map to one instance on
+    # one node; their operations are merged and replayed in call order.
+    merged: dict[tuple[str, str], tuple[Inst, list[OpRecord]]] = {}
     for (rsc_id, node), records in by_rsc_node.items():
         info = w.nodes.get(node)
         if info is None or not (info.online or (info.unclean and w.config.options.stonith_enabled)):
@@ -213,6 +216,12 @@ def _apply_history(w: Working) -> None:
         inst = _instance_for(w, rsc_id, node, records, clone_slots)
         if inst is None:
             continue
+        key = (inst.id, node)
+        if key in merged:
+            merged[key][1].extend(records)
+        else:
+            merged[key] = (inst, list(records))
+    for (_, node), (inst, records) in merged.items():
         _unpack_ops(w, inst, node, records)
 
 
