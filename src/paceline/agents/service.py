@@ -470,6 +470,10 @@ class ServiceSupervisor:
 
     def _monitor(self, rid: str, t0: float) -> OpResult:
         inst = self._instances.get(rid)
+        if inst is not None and not inst.exited.is_set():  # safety net behind the pidfd: /proc
+            st = read_stat(inst.pid)
+            if st is None or st.start_ticks != inst.start_ticks or st.state == "Z":
+                self._on_exit(inst)
         if inst is None or inst.exited.is_set():
             if self._try_adopt(rid):
                 return OpResult(OcfRc.OK, OpStatus.DONE, _ms(t0), "adopted running process")
