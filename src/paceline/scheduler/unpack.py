@@ -207,8 +207,8 @@ def _apply_history(w: Working) -> None:
         by_rsc_node.setdefault((rec.resource, rec.node), []).append(rec)
     clone_slots: dict[str, dict[str, Inst]] = defaultdict(dict)
     # Several history entries (e.g. "child:0" probed, "child:1" running) may map to one instance on
-    # one node; their operations are merged and replayed in call order.
-    merged: dict[tuple[str, str], tuple[Inst, list[OpRecord]]] = {}
+    # one node: each is replayed on its own and the most active outcome counts.
+    merged: dict[tuple[str, str, str], tuple[Inst, list[OpRecord]]] = {}
     for (rsc_id, node), records in by_rsc_node.items():
         info = w.nodes.get(node)
         if info is None or not (info.online or (info.unclean and w.config.options.stonith_enabled)):
@@ -216,12 +216,8 @@ def _apply_history(w: Working) -> None:
         inst = _instance_for(w, rsc_id, node, records, clone_slots)
         if inst is None:
             continue
-        key = (inst.id, node)
-        if key in merged:
-            merged[key][1].extend(records)
-        else:
-            merged[key] = (inst, list(records))
-    for (_, node), (inst, records) in merged.items():
+        merged[(inst.id, node, rsc_id)] = (inst, list(records))
+    for (_, node, _), (inst, records) in merged.items():
         _unpack_ops(w, inst, node, records)
 
 
@@ -363,8 +359,8 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
                     inst.add_score(n, -INFINITY, "fatal-error", f"{task} on {node} failed (rc {rec.rc})")
             else:
                 inst.add_score(node, -INFINITY, "hard-error", f"{task} failed (rc {rec.rc})")
-            if is_probe:
-                role = Role.STOPPED
+            if is_probe and (rc == 5 or rec.status is OpStatus.NOT_INSTALLED):
+                role = Role.STOPPED  # not installed here: nothing runs, nothing to recover
                 continue
         if on_fail is None or _ON_FAIL_RANK[this_fail] > _ON_FAIL_RANK[on_fail]:
             on_fail = this_fail
@@ -381,7 +377,9 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
             role = role if role.rank >= Role.STARTED.rank else Role.STARTED
         elif role.rank < Role.STARTED.rank:
             role = Role.STARTED
-    inst.current[node] = role
+    previous = inst.current.get(node)
+    if previous is None or role.rank > previous.rank:
+        inst.current[node] = role
     if w.nodes[node].unclean and not w.nodes[node].online:
         # The node will be fenced: whatever failed there stops with it (Pacemaker ignores on-fail).
         failed, on_fail = False, None
