@@ -65,12 +65,14 @@ def state_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_runner(state_dir: Path) -> Iterator[Callable[..., LocalAgentRunner]]:
-    """Factory: LocalAgentRunner(state_dir, "n1", **kw). Sessions it started are killed after the test."""
+    """Factory: LocalAgentRunner(state_dir, "n1", **kw) (``state_dir=`` overrides). Processes of
+    every agent session its runners started are killed, and waited for, after the test."""
     made: list[LocalAgentRunner] = []
 
     def make(**kw: object) -> LocalAgentRunner:
         kw.setdefault("node_name", "n1")
-        r = LocalAgentRunner(state_dir, **kw)  # type: ignore[arg-type]
+        sd = kw.pop("state_dir", state_dir)
+        r = LocalAgentRunner(sd, **kw)  # type: ignore[arg-type]
         made.append(r)
         return r
 

@@ -13,7 +13,7 @@ import pytest
 
 from paceline.agents import AgentSpec, LocalAgentRunner, OcfRc, OpRequest, OpStatus
 
-from .conftest import arun
+from .conftest import arun, wait_until
 
 Make = Callable[..., LocalAgentRunner]
 IPADDR2 = AgentSpec.parse("ocf:heartbeat:IPaddr2")
@@ -87,3 +87,64 @@ def test_ipaddr2_in_namespace(make_runner: Make, two_namespaces: tuple[str, str]
     assert VIP not in ip("-n", a, "-4", "addr", "show", "dev", dev).stdout
     assert not reachable(b, VIP)
     assert op("monitor") is OcfRc.NOT_RUNNING
+
+
+@pytest.fixture
+def lan() -> Iterator[dict[str, str]]:
+    """Three namespaces (node a, node b, client c) on one bridge in a fourth. Returns
+    {"a": ns, "b": ns, "c": ns, "a_dev": dev, "b_dev": dev, "a_mac": mac, "b_mac": mac}."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.skip("needs root and iproute2")
+    tag = os.getpid() % 100000
+    names = {k: f"pl{k}{tag}" for k in ("lan", "a", "b", "c")}
+    try:
+        for ns in names.values():
+            must("netns", "add", ns)
+        must("-n", names["lan"], "link", "add", "br0", "type", "bridge")
+        must("-n", names["lan"], "link", "set", "br0", "up")
+        out: dict[str, str] = dict(names)
+        for i, k in enumerate(("a", "b", "c"), start=1):
+            dev, peer = f"pl{k}{tag}i", f"pl{k}{tag}p"
+            must("link", "add", dev, "type", "veth", "peer", "name", peer)
+            must("link", "set", dev, "netns", names[k])
+            must("link", "set", peer, "netns", names["lan"])
+            must("-n", names["lan"], "link", "set", peer, "master", "br0")
+            must("-n", names["lan"], "link", "set", peer, "up")
+            must("-n", names[k], "link", "set", "lo", "up")
+            must("-n", names[k], "addr", "add", f"192.0.2.{i}/24", "dev", dev)
+            must("-n", names[k], "link", "set", dev, "up")
+            out[f"{k}_dev"] = dev
+            out[f"{k}_mac"] = ip("-n", names[k], "-br", "link", "show", dev).stdout.split()[2]
+        yield out
+    finally:
+        for ns in names.values():
+            ip("netns", "del", ns)
+
+
+def neigh_mac(ns: str, addr: str) -> str:
+    fields = ip("-n", ns, "neigh", "show", addr).stdout.split()
+    return fields[fields.index("lladdr") + 1] if "lladdr" in fields else ""
+
+
+@pytest.mark.slow
+def test_vip_moves_between_namespaces_with_gratuitous_arp(make_runner: Make, lan: dict[str, str]) -> None:
+    if shutil.which("ping") is None:
+        pytest.skip("needs ping (iputils-ping, installed by scripts/setup.sh)")
+    ra = make_runner(node_name="a")
+    rb = make_runner(node_name="b", state_dir=ra.state_dir.parent / "state-b")
+
+    def op(r: LocalAgentRunner, k: str, action: str) -> OcfRc:
+        params = {"ip": VIP, "cidr_netmask": "24", "nic": lan[f"{k}_dev"], "network_namespace": lan[k]}
+        res = arun(r.run(OpRequest("vip", IPADDR2, action, params, timeout_ms=20000)))
+        assert res.status is OpStatus.DONE, res
+        return res.rc
+
+    assert op(ra, "a", "start") is OcfRc.OK
+    assert reachable(lan["c"], VIP)
+    assert neigh_mac(lan["c"], VIP) == lan["a_mac"]
+    assert op(ra, "a", "stop") is OcfRc.OK
+    assert op(rb, "b", "start") is OcfRc.OK
+    # the client learns the new owner from IPaddr2's gratuitous ARP (send_arp), not by asking
+    assert wait_until(lambda: neigh_mac(lan["c"], VIP) == lan["b_mac"], 3.0)
+    assert reachable(lan["c"], VIP)
+    assert op(rb, "b", "stop") is OcfRc.OK
