@@ -221,6 +221,7 @@ class _Reader:
             concurrent_fencing=flag("concurrent-fencing", False),
             stonith_action=raw.get("stonith-action", "reboot"),
             shutdown_lock=flag("shutdown-lock", False),
+            watchdog_fencing=raw.get("stonith-watchdog-timeout", "0").strip() not in ("", "0", "0s"),
             raw=raw,
         )
 

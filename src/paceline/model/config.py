@@ -184,6 +184,10 @@ class ClusterOptions:
     concurrent_fencing: bool = False
     stonith_action: str = "reboot"
     shutdown_lock: bool = False
+    watchdog_fencing: bool = True
+    """Nodes fence themselves when they lose their lease (Paceline always runs that watchdog), so a
+    cluster without a fence device can still recover safely. A CIB says so with a non-zero
+    stonith-watchdog-timeout; without either, Pacemaker leaves every resource alone."""
     raw: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -90,6 +90,11 @@ def unpack(config: Configuration, state: ClusterState, now: float) -> Working:
                 info.unclean = True
                 info.fence_reason = "cluster does not have quorum"
     w.have_stonith_resource = any(p.agent.standard == "stonith" for p in config.primitives())
+    if opts.stonith_enabled and not w.have_stonith_resource and not opts.watchdog_fencing:
+        # As Pacemaker: with fencing required but no fence device, nothing can be recovered safely,
+        # so every resource is left alone (unmanaged).
+        for inst in insts.values():
+            inst.managed = False
     _apply_history(w)
     return w
 
