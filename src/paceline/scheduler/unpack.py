@@ -214,7 +214,10 @@ def _apply_history(w: Working) -> None:
     # Several history entries (e.g. "child:0" probed, "child:1" running) may map to one instance on
     # one node: each is replayed on its own and the most active outcome counts.
     merged: dict[tuple[str, str, str], tuple[Inst, list[OpRecord]]] = {}
-    for (rsc_id, node), records in by_rsc_node.items():
+    # Entries that show the resource active claim clone instance numbers first (Pacemaker numbers
+    # anonymous instances by the active copies it finds, in status order).
+    entries = sorted(by_rsc_node.items(), key=lambda kv: 0 if _entry_active(kv[1]) else 1)
+    for (rsc_id, node), records in entries:
         info = w.nodes.get(node)
         if info is None or not (info.online or (info.unclean and w.config.options.stonith_enabled)):
             continue  # a cleanly stopped node runs nothing; its history is stale
@@ -243,7 +246,9 @@ def _instance_for(
         preferred = next((m for m in candidates if m.id == rsc_id and m not in slots.values()), None)
         free = preferred or next((m for m in candidates if m not in slots.values()), None)
         if free is None:
-            return None
+            if not _entry_active(records):
+                return None
+            free = _extra_instance(w, clone_id, candidates[0], len(members))
         slots[node] = free
         return free
     if rsc_id in w.insts:
@@ -261,6 +266,23 @@ def _instance_for(
     w.units.append(unit)
     w.unit_of[rsc_id] = unit
     return orphan
+
+
+def _extra_instance(w: Working, clone_id: str, model: Inst, number: int) -> Inst:
+    """A copy running beyond clone-max: numbered on from the configured ones and stopped."""
+    base = model.id.split(":", 1)[0]
+    inst = Inst(id=f"{base}:{number}", prim=model.prim, meta=dict(model.meta), group=None, clone=clone_id,
+                orphan=True)
+    inst.target_role = Role.STOPPED
+    w.insts[inst.id] = inst
+    w.clone_children[clone_id].append(inst)
+    w.unit_of[inst.id] = w.unit_of[clone_id]
+    return inst
+
+
+def _entry_active(records: list[OpRecord]) -> bool:
+    return any(_active_record(r) or (r.rc not in (0, 7) and not (r.task == "monitor" and r.interval_ms == 0))
+               for r in records)
 
 
 def _active_record(r: OpRecord) -> bool:
