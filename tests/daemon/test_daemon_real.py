@@ -148,6 +148,7 @@ def test_beyond_migration_threshold_stopped_and_reported_to_alert_agent_and_webh
         assert wait_for(lambda: d.resource("worker")["role"] == "Stopped", 10)
         web = d.resource("web")
         assert web["failcount"] == 3 and "migration-threshold 3" in web["reason"]
+        assert d.resource("worker")["reason"] == "needs web, which is stopped"
         assert not http_ok(port)
         assert wait_for(lambda: "escalation" in out.read_text(), 5)
         assert wait_for(lambda: any(e["kind"] == "escalation" for e in _Hook.received), 5)

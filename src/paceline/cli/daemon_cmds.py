@@ -154,14 +154,19 @@ def status(
         float, typer.Option("--interval", help="Refresh period for --watch (seconds).")
     ] = 1.0,
 ) -> None:
-    """Show what runs where, fail counts and why."""
+    """Show what runs where, fail counts and why (--watch keeps going while the daemon restarts)."""
     render: Callable[[dict[str, Any]], str] = (lambda d: json.dumps(d, indent=2)) if as_json else _status_text
     if not watch:
         print(render(_call(state_dir, "GET", "/status")))
         return
+    client = DaemonClient(state_dir)
     try:
         while True:
-            text = render(_call(state_dir, "GET", "/status"))
+            try:
+                code, data = client.request("GET", "/status")
+                text = render(data) if code == 200 else f"paceline: {data.get('error', 'failed')}"
+            except (NoDaemon, httpx.HTTPError) as e:
+                text = f"paceline: {e} (retrying every {interval:g}s)"
             sys.stdout.write("\x1b[H\x1b[2J" + text + "\n")
             sys.stdout.flush()
             time.sleep(interval)

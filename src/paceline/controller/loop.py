@@ -15,8 +15,11 @@ Invariants:
   event each), and the loop wakes by itself when the next one is due.
 - A stop because a resource reached its migration-threshold is reported as an `escalation` event
   before it runs ("give up on this node").
-- If the same non-empty set of actions is planned `max_repeats` times in a row the loop pauses
-  `repeat_backoff_s` between passes (a plan that does not converge must not spin a core).
+- An exception inside a pass or an action (a bug) is logged; the action counts as failed and
+  the loop carries on (after a 1 s pause for a failed pass).
+- If the same non-empty set of actions is planned more than `max_repeats` times in a row
+  the loop pauses `repeat_backoff_s` before each further attempt (a plan that does not
+  converge must not spin a core).
 """
 
 from __future__ import annotations
@@ -111,8 +114,15 @@ class Controller:
     async def run(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            async with self._lock:
-                acted = await self._pass()
+            try:
+                async with self._lock:
+                    acted = await self._pass()
+            except Exception:  # a bug must not end the loop: report it and try again shortly
+                log.exception("reconcile pass failed")
+                acted = False
+                self._wake.clear()
+                await self.clock.sleep(1.0)
+                continue
             if acted:
                 continue
             self._idle.set()
@@ -139,8 +149,6 @@ class Controller:
             timeout = failure_timeout_s(self.config, f.resource)
             if timeout > 0 and f.last_failure is not None:
                 due = min(due, max(0.0, f.last_failure + timeout - now) + 0.001)
-        if self._repeat[1] >= self.max_repeats:
-            due = min(due, self.repeat_backoff_s)
         return due
 
     async def plan(self) -> tuple[Configuration, Snapshot, Transition]:
@@ -174,8 +182,13 @@ class Controller:
         count = self._repeat[1] + 1 if self._repeat[0] == ids else 1
         self._repeat = (ids, count)
         if count > self.max_repeats:
-            log.warning("the same %d actions were planned %d times in a row; pausing", len(ids), count)
-            return False
+            if count % self.max_repeats == 1:
+                log.warning(
+                    "the same %d actions were planned %d times in a row; slowing down",
+                    len(ids),
+                    count,
+                )
+            await self.clock.sleep(self.repeat_backoff_s)
         if self.on_transition is not None:
             self.on_transition(t)
         await self._report_escalations(eff, snap, actions)
@@ -196,7 +209,7 @@ class Controller:
                 for aid, a in by_id.items():
                     if aid not in launched and deps[aid] <= done:
                         launched.add(aid)
-                        running[asyncio.ensure_future(self.executor.execute(a))] = aid
+                        running[asyncio.ensure_future(self._run_action(a))] = aid
             if not running:
                 break
             finished, _ = await asyncio.wait(set(running), return_when=asyncio.FIRST_COMPLETED)
@@ -207,6 +220,13 @@ class Controller:
                 else:
                     failed = True
         return not failed and len(done) == len(actions)
+
+    async def _run_action(self, action: Action) -> bool:
+        try:
+            return await self.executor.execute(action)
+        except Exception:
+            log.exception("action %s failed with an internal error", action.id)
+            return False
 
     # -- failures: expiry and escalation -----------------------------------------------------------
     async def _expire_failures(self) -> None:

@@ -21,7 +21,7 @@ from ..controller.statedb import Snapshot, is_failure
 from ..controller.view import walk_primitives
 from ..model.config import Configuration
 from ..model.scores import INFINITY, format_score
-from ..node.roles import LocalRole, roles_on
+from ..node.roles import LocalRole, RoleView, roles_on
 from ..scheduler.meta import effective_meta, meta_score
 
 __all__ = ["build_status", "iso"]
@@ -81,6 +81,8 @@ def build_status(
                 reason = "target-role is Stopped"
             elif stopping:
                 reason = "daemon shutting down"
+            else:
+                reason = _needs(config, prim.id, roles)
         elif role in (LocalRole.FAILED, LocalRole.BLOCKED) and view is not None:
             reason = view.record.exit_reason or f"{view.record.task} returned rc {view.record.rc}"
         if not reason and view is not None and count:
@@ -106,3 +108,15 @@ def build_status(
             }
         )
     return {"cluster": config.name, "dc": node, "nodes": nodes, "resources": resources}
+
+
+def _needs(config: Configuration, rsc: str, roles: Mapping[str, RoleView]) -> str:
+    """Why a stopped resource may be waiting: a mandatory order or colocation on a stopped one."""
+    wanted = {o.first for o in config.orders if o.then == rsc}
+    wanted |= {c.with_resource for c in config.colocations if c.resource == rsc and c.score >= INFINITY}
+    for other in sorted(wanted):
+        found = config.find(other)
+        ids = [p.id for p in found.primitives()] if found is not None else [other]
+        if all(roles.get(i) is None or roles[i].role is LocalRole.STOPPED for i in ids):
+            return f"needs {other}, which is stopped"
+    return ""
