@@ -217,3 +217,26 @@ def test_a_wake_up_mid_transition_lets_the_running_action_finish_then_replans() 
         ]
 
     run(body, h)
+
+
+def test_reload_with_new_parameters_and_a_failed_reload_becomes_a_restart() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.calls.clear()
+        new = load_config_text(
+            WEB.replace(
+                "  - id: other\n    agent: ocf:heartbeat:Dummy\n",
+                "  - id: other\n    agent: ocf:heartbeat:Dummy\n    params: {fake: y}\n",
+            )
+        )
+        assert await h.ctl.restart(set(), new, {"other": "reload"})
+        await h.settle()
+        assert h.actions("other") == [("other", "reload")]
+        assert h.fake.calls_for("other", "reload")[-1].params == {"fake": "y"}
+        h.fake.fail("other", "reload")
+        newer = load_config_text(WEB.replace("  - id: other\n", "  - id: other\n    params: {fake: z}\n"))
+        assert await h.ctl.restart(set(), newer, {"other": "reload"})
+        await h.settle()
+        assert h.actions("other")[1:] == [("other", "reload"), ("other", "stop"), ("other", "start")]
+        assert h.fake.calls_for("other", "start")[-1].params == {"fake": "z"}
+
+    run(body)

@@ -200,24 +200,35 @@ def test_invalid_config_on_reload_is_rejected_and_services_untouched(daemon: Rea
     assert daemon.terminate() == 0
 
 
-def test_config_apply_restarts_only_changed_resources(daemon: RealDaemon, port: int) -> None:
+def test_config_apply_reloads_or_restarts_only_changed_resources(daemon: RealDaemon, port: int) -> None:
     _started(daemon)
     pid = daemon.service_pid()
     new = daemon.state_dir.parent / "new.yaml"
-    new.write_text(
-        web_yaml(port).replace(
-            "ops: {monitor: {interval: 10s}}", "params: {fake: changed}\n    ops: {monitor: {interval: 10s}}"
-        )
+    text = web_yaml(port).replace(
+        "ops: {monitor: {interval: 10s}}", "params: {fake: changed}\n    ops: {monitor: {interval: 10s}}"
     )
+    new.write_text(text)
     diff = daemon.cli("config", "diff", str(new))
     assert "+    params: {fake: changed}" in diff.stdout
+    # Dummy's `fake` is not unique and Dummy has a reload action: reloaded in place
     out = daemon.cli("config", "apply", str(new))
     assert out.returncode == 0, out.stderr
-    assert "version 2" in out.stdout and "worker" in out.stdout
+    assert "version 2" in out.stdout and "reloaded: worker" in out.stdout and "restarted" not in out.stdout
     assert daemon.service_pid() == pid
-    assert wait_for(lambda: daemon.resource("worker")["role"] == "Started", 10)
+    assert any(e["task"] == "reload" and e["resource"] == "worker" for e in daemon.events())
+    assert not any(e["kind"] == "stop" for e in daemon.events())
     assert "fake: changed" in daemon.cli("config", "show").stdout
-    assert len(daemon.cli("config", "history").stdout.strip().splitlines()) == 2
+    # the service's definition changes: web restarts, and worker (which needs it) with it
+    new.write_text(text.replace("stop_grace: 2s", "stop_grace: 3s"))
+    out = daemon.cli("config", "apply", str(new))
+    assert out.returncode == 0 and "restarted: web" in out.stdout, out.stdout
+    assert wait_for(lambda: daemon.resource("worker")["role"] == "Started" and http_ok(port), 10)
+    assert daemon.service_pid() not in (None, pid)
+    stops = [e["resource"] for e in daemon.events() if e["kind"] == "stop"]
+    assert stops == ["worker", "web"]
+    assert len(daemon.cli("config", "history").stdout.strip().splitlines()) == 3
+    same = daemon.cli("config", "apply", str(new))
+    assert same.returncode == 0 and "unchanged" in same.stdout
     assert daemon.terminate() == 0
 
 

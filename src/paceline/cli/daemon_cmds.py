@@ -238,6 +238,8 @@ def config_apply(
     print(data.get("message", "applied"))
     if data.get("restarted"):
         print("restarted: " + ", ".join(data["restarted"]))
+    if data.get("reloaded"):
+        print("reloaded: " + ", ".join(data["reloaded"]))
 
 
 def config_history(state_dir: StateDir = None) -> None:

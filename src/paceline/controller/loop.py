@@ -60,6 +60,8 @@ class Executor(Protocol):
 
     def attributes(self) -> Mapping[str, str]: ...
 
+    async def reload(self, rsc: str, action: str) -> bool: ...
+
 
 class Controller:
     def __init__(
@@ -296,9 +298,16 @@ class Controller:
             self._stop_all = True
             return await self.converge()
 
-    async def restart(self, rsc_ids: set[str], new_config: Configuration | None = None) -> bool:
+    async def restart(
+        self,
+        rsc_ids: set[str],
+        new_config: Configuration | None = None,
+        reload: Mapping[str, str] | None = None,
+    ) -> bool:
         """Stop `rsc_ids` (and what depends on them) under the current configuration, then switch to
-        `new_config` (if given) and let the next pass start everything again."""
+        `new_config` (if given), reload the resources in `reload` ({id: reload action}) with their
+        new parameters, and let the next pass start everything again. A failed reload becomes a
+        restart."""
         async with self._lock:
             ok = True
             if rsc_ids:
@@ -309,5 +318,19 @@ class Controller:
                     self._forced_stop = set()
             if new_config is not None:
                 self.config = new_config
+            if reload:
+                await self.plan()
+                self.executor.config = self.effective
+                failed = {
+                    rid
+                    for rid, action in sorted(reload.items())
+                    if not await self.executor.reload(rid, action)
+                }
+                if failed:
+                    self._forced_stop = failed
+                    try:
+                        ok = await self.converge() and ok
+                    finally:
+                        self._forced_stop = set()
         self.wake()
         return ok

@@ -36,6 +36,7 @@ from ..store import Clock, MemoryStore, SqlitePersistence, Store, SystemClock
 from .api import Api
 from .configsrc import InvalidConfig, LoadedConfig, changed_primitives, check_text
 from .http import UnixHttpServer
+from .reload import plan_reloads
 
 __all__ = ["DEFAULT_STATE_DIR", "Daemon", "DaemonError", "default_state_dir", "socket_path"]
 
@@ -300,7 +301,9 @@ class Daemon:
         }
         new_ids = {p.id for p in loaded.config.primitives()}
         removed = {p.id for p in old.primitives() if p.id not in new_ids}
-        restart = (changed_primitives(old, loaded.config) | removed) & active
+        changed = changed_primitives(old, loaded.config) & active
+        reload, restart = await plan_reloads(self.runner, old, loaded.config, changed)
+        restart |= removed & active
         cv = await self.db.save_config(text, source)
         self.loaded = loaded
         self.alerts.alerts = loaded.alerts
@@ -308,12 +311,14 @@ class Daemon:
             EventKind.CONFIG,
             self.node,
             f"configuration version {cv.version} applied from {source}"
-            + (f"; restarting {', '.join(sorted(restart))}" if restart else ""),
+            + (f"; restarting {', '.join(sorted(restart))}" if restart else "")
+            + (f"; reloading {', '.join(sorted(reload))}" if reload else ""),
         )
-        await self.controller.restart(restart, loaded.config)
+        await self.controller.restart(restart, loaded.config, reload)
         return {
             "applied": True,
             "version": cv.version,
             "restarted": sorted(restart),
+            "reloaded": sorted(reload),
             "message": f"configuration version {cv.version} applied",
         }

@@ -188,6 +188,32 @@ class NodeAgent:
                 )
         return ok
 
+    async def reload(self, rsc: str, action: str) -> bool:
+        """Reload a running resource with its new parameters (`reload` or `reload-agent`).
+        The history is left alone (a reload does not change the role); the result is logged."""
+        self.monitors.cancel(rsc)
+        self.busy.add(rsc)
+        try:
+            try:
+                res = await self.runner.run(build_request(self.config, rsc, action))
+            except RequestError as e:
+                res = OpResult(OcfRc.ERR_CONFIGURED, AgentStatus.ERROR_FATAL, 0.0, str(e))
+        finally:
+            self.busy.discard(rsc)
+        await self.db.log_event(
+            EventKind.OPERATION,
+            self.node,
+            f"{action} {rsc} on {self.node}: "
+            + ("ok" if res.ok else f"failed ({res.describe()}): restarting it"),
+            resource=rsc,
+            task=action,
+            rc=int(res.rc),
+            target_rc=0,
+            status=model_status(res.status).name,
+            desc="reloaded" if res.ok else res.describe(),
+        )
+        return res.ok
+
     async def _fail_count(self, rsc: str) -> int:
         snap = await self.db.snapshot()
         return sum(f.count for f in snap.failures if f.resource == rsc and f.node == self.node)
