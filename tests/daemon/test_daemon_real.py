@@ -171,6 +171,11 @@ def test_beyond_migration_threshold_stopped_and_reported_to_alert_agent_and_webh
         assert {"recovery", "stop"} <= {ln[-1] for ln in lines}
         hooked = next(e for e in _Hook.received if e["kind"] == "escalation")
         assert hooked["resource"] == "web" and "worker" in hooked["message"]
+        # the operator repaired it: cleanup forgets the failures and everything starts again
+        out = d.cli("resource", "cleanup", "web")
+        assert out.returncode == 0 and "cleaned up web" in out.stdout, out.stderr
+        assert wait_for(lambda: d.resource("worker")["role"] == "Started" and http_ok(port), 10)
+        assert d.resource("web")["failcount"] == 0
         assert d.terminate() == 0
     finally:
         d.cleanup()
@@ -291,4 +296,24 @@ def test_api_socket_is_owner_only_and_events_are_listed(daemon: RealDaemon) -> N
     assert out.returncode == 0 and "start web" in out.stdout and "start worker" in out.stdout
     js = daemon.cli("events", "--json", "-n", "1")
     assert js.returncode == 0 and len(js.stdout.splitlines()) == 1 and json.loads(js.stdout)["kind"]
+    assert daemon.terminate() == 0
+
+
+def test_a_service_removed_from_the_configuration_while_down_is_stopped_at_start(
+    daemon: RealDaemon, port: int
+) -> None:
+    _started(daemon)
+    pid = daemon.service_pid()
+    daemon.kill9()
+    assert daemon.config is not None
+    daemon.config.write_text(
+        "cluster: {name: test, options: {stonith-enabled: false}}\n"
+        "resources:\n  - id: worker\n    agent: ocf:heartbeat:Dummy\n    ops: {monitor: {interval: 10s}}\n"
+    )
+    daemon.start()
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10)
+    assert not http_ok(port)
+    assert [r["id"] for r in daemon.status()["resources"]] == ["worker"]
+    assert daemon.resource("worker")["role"] == "Started"
+    assert any(e["kind"] == "stop" and "no longer configured" in e["message"] for e in daemon.events())
     assert daemon.terminate() == 0

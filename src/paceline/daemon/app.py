@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..agents import AgentRunner, LocalAgentRunner, ServiceEvent, become_subreaper
+from ..agents import AgentRunner, AgentSpec, LocalAgentRunner, OpRequest, ServiceEvent, become_subreaper
 from ..alerts import AlertDispatcher
 from ..controller.loop import Controller
 from ..controller.records import Event, EventKind
@@ -182,6 +182,7 @@ class Daemon:
                     extra={"fields": {"kind": "adopt", "rsc": rid}},
                 )
             runner.services.add_listener(self._service_listener)
+            await self._stop_orphans(runner, loaded.config, adopted)
         await db.log_event(
             EventKind.DAEMON, self.node, f"paceline daemon starting on {self.node} (pid {os.getpid()})"
         )
@@ -227,6 +228,28 @@ class Daemon:
                 await runner.close()
             await store.close()
         return 0 if ok else 1
+
+    async def _stop_orphans(
+        self, runner: LocalAgentRunner, config: Configuration, adopted: list[str]
+    ) -> None:
+        """Stop built-in services still running from an earlier configuration that no longer has
+        them (Pacemaker's stop-orphan-resources)."""
+        known = {p.id for p in config.primitives()}
+        for rid in adopted:
+            if rid in known or not config.options.stop_orphan_resources:
+                continue
+            res = await runner.run(OpRequest(rid, AgentSpec("service", None, "service"), "stop"))
+            await self.db.log_event(
+                EventKind.STOP,
+                self.node,
+                f"{rid} is no longer configured: stopped it"
+                + ("" if res.ok else f" (failed: {res.describe()})"),
+                resource=rid,
+                task="stop",
+                rc=int(res.rc),
+                target_rc=0,
+                desc="orphan",
+            )
 
     def request_shutdown(self) -> None:
         self._shutdown.set()
