@@ -240,3 +240,14 @@ def test_reload_with_new_parameters_and_a_failed_reload_becomes_a_restart() -> N
         assert h.fake.calls_for("other", "start")[-1].params == {"fake": "z"}
 
     run(body)
+
+
+def test_a_failure_recorded_in_the_store_wakes_the_controller_by_itself() -> None:
+    async def body(h: Harness) -> None:
+        h.agent.on_change = lambda: None  # only the store watch is left to wake the loop
+        h.fake.kill("web")
+        await h.advance(5)
+        assert await h.failcount("web") == 1
+        assert h.fake.running == {"web", "worker", "other"}
+
+    run(body)

@@ -3,6 +3,8 @@
     snapshot -> schedule(config, state, now) -> run the ready actions -> record results -> again
 
 Invariants:
+- The loop wakes on a store watch (a new fail count, node flags, CLI constraints, meta overrides)
+  as well as on direct `wake()` calls; the results of its own actions do not wake it.
 - Exactly one pass runs at a time (`_lock`); a pass runs its transition's actions in parallel
   where the ordering edges allow (the scheduler's `after` plus order constraints and groups, see
   `ordering`), each action only after every action it depends on succeeded.
@@ -37,9 +39,9 @@ from ..model.state import ClusterState, OpRecord
 from ..scheduler import schedule
 from ..scheduler.meta import effective_meta, meta_score
 from ..scheduler.transition import Action, ActionKind, Transition
-from ..store import Clock
+from ..store import Clock, EventType
 from .ordering import complete_edges
-from .records import EventKind
+from .records import PREFIX, EventKind
 from .statedb import Snapshot, StateDB
 from .view import cluster_state, effective_config, failure_timeout_s, find_primitive
 
@@ -114,6 +116,29 @@ class Controller:
 
     # -- the loop ------------------------------------------------------------------------------------
     async def run(self) -> None:
+        watcher = asyncio.ensure_future(self._watch_store())
+        try:
+            await self._run()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    async def _watch_store(self) -> None:
+        """Wake on what changes a plan: a new failure, node flags, CLI constraints, meta overrides
+        (whoever wrote them: this node, the CLI, or later another node through etcd)."""
+        watch = self.db.store.watch(PREFIX)
+        try:
+            async for ev in watch:
+                rest = ev.kv.key[len(PREFIX) :]
+                if rest.startswith(("nodes/", "constraints/", "meta/")) or (
+                    rest.startswith("fail/") and ev.type is EventType.PUT
+                ):
+                    self.wake()
+        finally:
+            watch.close()
+
+    async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
             try:
