@@ -93,3 +93,25 @@ def test_maintenance_node_stops_monitoring_and_leaves_resources_alone() -> None:
         assert "app" in h.fake.running
 
     run(h, body)
+
+
+def test_clone_instances_are_monitored_recovered_and_reported_by_instance_id() -> None:
+    from paceline.daemon.status import build_status
+
+    h = Harness(
+        "cluster: {name: t, options: {stonith-enabled: false}}\nresources:\n  - clone: pingc\n"
+        "    resource: {id: ping, agent: ocf:heartbeat:Dummy, ops: {monitor: {interval: 5s}}}\n"
+    )
+
+    async def body(h: Harness) -> None:
+        assert h.fake.running == {"ping:0"}
+        assert h.agent.monitors.active == [("ping:0", 5000)]
+        h.fake.kill("ping:0")
+        await h.advance(5)
+        assert h.fake.running == {"ping:0"} and await h.failcount("ping:0") == 1
+        status = build_status(h.ctl.effective, await h.db.snapshot(), "n1", {})
+        assert [(r["id"], r["role"], r["failcount"]) for r in status["resources"]] == [
+            ("ping:0", "Started", 1)
+        ]
+
+    run(h, body)

@@ -13,13 +13,13 @@ maintenance or offline.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from ..controller.statedb import Snapshot, is_failure
 from ..controller.view import walk_primitives
-from ..model.config import Configuration
+from ..model.config import Clone, Configuration, Group, Primitive
 from ..model.scores import INFINITY, format_score
 from ..node.roles import LocalRole, RoleView, roles_on
 from ..scheduler.meta import effective_meta, meta_score
@@ -54,10 +54,10 @@ def build_status(
         nodes.append({"name": n.name, "state": state, "attributes": attrs})
     roles = roles_on(snap.history, node)
     resources = []
-    for prim, group, clone in walk_primitives(config):
-        view = roles.get(prim.id)
+    for prim, group, clone, rid in _instances(config, roles):
+        view = roles.get(rid)
         role = view.role if view is not None else LocalRole.STOPPED
-        fails = [f for f in snap.failures if f.resource == prim.id and f.node == node]
+        fails = [f for f in snap.failures if f.resource == rid and f.node == node]
         count = min(INFINITY, sum(f.count for f in fails))
         last = max((f.last_failure for f in fails if f.last_failure is not None), default=None)
         meta = effective_meta(config, prim, group, clone)
@@ -69,11 +69,11 @@ def build_status(
                     f"failed {format_score(count)} times on {node} (migration-threshold "
                     f"{format_score(threshold)}): stopped, no other node can run it"
                 )
-            elif any(loc.resource == prim.id and loc.score < 0 for loc in snap.locations):
+            elif any(loc.resource in (prim.id, rid) and loc.score < 0 for loc in snap.locations):
                 reason = (
                     "banned from "
                     + ", ".join(
-                        loc.node for loc in snap.locations if loc.resource == prim.id and loc.score < 0
+                        loc.node for loc in snap.locations if loc.resource in (prim.id, rid) and loc.score < 0
                     )
                     + " (paceline resource clear to undo)"
                 )
@@ -98,7 +98,7 @@ def build_status(
                 reason = "last failure: " + max(failed, key=lambda r: r.call_id).exit_reason
         resources.append(
             {
-                "id": prim.id,
+                "id": rid,
                 "agent": str(prim.agent),
                 "role": role.value,
                 "node": node if role is not LocalRole.STOPPED else None,
@@ -120,3 +120,21 @@ def _needs(config: Configuration, rsc: str, roles: Mapping[str, RoleView]) -> st
         if all(roles.get(i) is None or roles[i].role is LocalRole.STOPPED for i in ids):
             return f"needs {other}, which is stopped"
     return ""
+
+
+def _instances(
+    config: Configuration, roles: Mapping[str, RoleView]
+) -> Iterator[tuple[Primitive, Group | None, Clone | None, str]]:
+    """Each primitive with the id it runs under here: its own, or each clone instance (`db:0`)
+    the history knows (the bare id when none runs)."""
+    for prim, group, clone in walk_primitives(config):
+        if clone is None:
+            yield prim, group, clone, prim.id
+            continue
+        ids = sorted(
+            r
+            for r, v in roles.items()
+            if r.rsplit(":", 1)[0] == prim.id and r != prim.id and v.role is not LocalRole.STOPPED
+        )
+        for rid in ids or [prim.id]:
+            yield prim, group, clone, rid

@@ -249,14 +249,16 @@ class NodeAgent:
 
     # -- recurring monitors ------------------------------------------------------------------------
     def sync_monitors(self, history: tuple[OpRecord, ...]) -> None:
-        """Run exactly the recurring monitors of what the history says runs here, healthy."""
+        """Run exactly the recurring monitors of what the history says runs here, healthy
+        (clone instances by their instance id, `db:0`)."""
         self._history = history
         roles = roles_on(history, self.node)
         wanted: list[MonitorSpec] = []
-        for prim, group, clone in walk_primitives(self.config):
-            view = roles.get(prim.id)
-            if view is None or prim.id in self.busy:
+        for rid, view in sorted(roles.items()):
+            found = find_primitive(self.config, rid)
+            if found is None or rid in self.busy:
                 continue
+            prim, group, clone = found
             role = {
                 LocalRole.STARTED: Role.STARTED,
                 LocalRole.PROMOTED: Role.PROMOTED,
@@ -269,10 +271,10 @@ class NodeAgent:
                 continue
             for interval, expected in monitor_ops_for_role(self.config, prim, role):
                 try:
-                    req = build_request(self.config, prim.id, "monitor", interval)
+                    req = build_request(self.config, rid, "monitor", interval)
                 except RequestError:
                     continue
-                wanted.append(MonitorSpec(prim.id, interval, expected, req))
+                wanted.append(MonitorSpec(rid, interval, expected, req))
         self.monitors.sync(wanted)
 
     async def _on_monitor(self, spec: MonitorSpec, res: OpResult) -> bool:
