@@ -299,6 +299,9 @@ class ServiceSupervisor:
             inst.pidfd = -1
         code: int | None = None
         sig: int | None = None
+        # Kill what is left of the session while the leader's zombie still holds the session id
+        # (once reaped, the id could belong to a new session).
+        self.ctx.reaper.kill_session(inst.pid)
         if inst.popen is not None:
             rc = inst.popen.poll()
             if rc is None:
@@ -318,7 +321,6 @@ class ServiceSupervisor:
             self.ctx.reaper.release(inst.pid)
         inst.exit_code, inst.exit_signal = code, sig
         inst.exited.set()
-        self.ctx.reaper.kill_session(inst.pid)
         self.ctx.reaper.reap_orphans()
         for t in inst.tasks:
             if t is not asyncio.current_task():
