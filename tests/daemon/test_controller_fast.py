@@ -251,3 +251,15 @@ def test_a_failure_recorded_in_the_store_wakes_the_controller_by_itself() -> Non
         assert h.fake.running == {"web", "worker", "other"}
 
     run(body)
+
+
+def test_stop_everything_is_not_blocked_by_a_pending_wake_up() -> None:
+    async def body(h: Harness) -> None:
+        h.ctl.stop()
+        assert h.task is not None
+        await asyncio.wait_for(h.task, 5)
+        h.ctl.wake()  # e.g. a failure recorded just before SIGTERM, never answered by the loop
+        assert await asyncio.wait_for(h.ctl.stop_everything(), 5)
+        assert h.fake.running == set()
+
+    run(body)

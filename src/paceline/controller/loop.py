@@ -313,6 +313,7 @@ class Controller:
     async def converge(self, max_passes: int = 50) -> bool:
         """Run passes until one has nothing to do (the lock must be held)."""
         for _ in range(max_passes):
+            self._wake.clear()  # a wake-up that arrived before this pass is answered by it
             if not await self._pass():
                 return True
         return False
