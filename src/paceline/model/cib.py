@@ -7,6 +7,7 @@ support are reported by name in `CibReport.unsupported` (and never silently half
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -466,7 +467,7 @@ class _Reader:
             sscore = parse_score(rs.get("score"), score) if rs.get("score") else score
             sequential = _is_true(rs.get("sequential", "true"))
             if sequential:
-                for a, b in zip(members, members[1:], strict=False):
+                for a, b in itertools.pairwise(members):
                     yield Colocation(f"{cid}-{b}-{a}", b, a, sscore, role, role, node_attr, influence)
             if prev_members:
                 for m in members:
@@ -511,7 +512,7 @@ class _Reader:
             if _is_true(rs.get("require-all", "true")) is False:
                 self._unsupported(f"require-all=false in resource set {rs.get('id')}")
             if sequential:
-                for a, b in zip(members, members[1:], strict=False):
+                for a, b in itertools.pairwise(members):
                     yield Order(f"{cid}-{a}-{b}", a, b, action, action, kind, symmetrical)
             if prev:
                 firsts = prev[-1:] if sequential_prev else prev
@@ -662,7 +663,7 @@ class _Reader:
         rc_text = op.get("rc-code")
         status_text = op.get("op-status")
         if (rc_text is None or status_text is None) and ";" in magic:
-            st, _, rest = magic.partition(";")
+            st, _, _rest = magic.partition(";")
             m_status, _, m_rc = st.partition(":")
             status_text = status_text or m_status
             rc_text = rc_text or m_rc

@@ -231,6 +231,7 @@ class _StateReader(YamlReader):
                 name=name,
                 online=(online is not False) and not unclean if online is None else online,
                 unclean=unclean,
+                unclean_reason="peer is no longer part of the cluster" if unclean else "",
                 standby=flags.get("standby") is True,
                 maintenance=flags.get("maintenance") is True,
                 shutdown=flags.get("shutdown") is True,

@@ -10,14 +10,13 @@ from ..model.config import Configuration
 from ..model.enums import Role
 from ..model.state import ClusterState
 from .actions import build_graph
+from .emit import emit_actions
 from .placement import assign_all, build_colocations, initial_scores
 from .summary import summarize
 from .transition import Action, ActionKind, ScoreTerm, Transition
 from .unpack import unpack
 
 __all__ = ["Action", "ActionKind", "ScoreTerm", "Transition", "schedule"]
-
-_KIND = {k.value: k for k in ActionKind}
 
 
 def schedule(config: Configuration, state: ClusterState, now: float) -> Transition:
@@ -28,29 +27,7 @@ def schedule(config: Configuration, state: ClusterState, now: float) -> Transiti
     assign_all(w, colocs)
     graph = build_graph(w)
     summary = summarize(w, graph)
-    actions: list[Action] = []
-    for node, reason in graph.fences.items():
-        actions.append(Action(f"fence:{node}", ActionKind.FENCE, "", node, reason=reason))
-    fence_ids = tuple(a.id for a in actions)
-    for key, act in graph.actions.items():
-        if not act.required or not act.runnable or act.inst is None:
-            continue
-        aid = f"{act.inst.id}:{act.task}:{act.node}"
-        after: list[str] = []
-        if act.task == "start" and act.inst:
-            after.extend(f"{act.inst.id}:stop:{n}" for n in act.inst.running_on
-                         if (act.inst.id, "stop", n) in graph.actions and graph.actions[(act.inst.id, "stop", n)].required)
-            after.extend(fence_ids)
-        if act.task == "promote":
-            s = graph.actions.get((act.inst.id, "start", act.node))
-            if s is not None and s.required:
-                after.append(f"{act.inst.id}:start:{act.node}")
-        if act.task == "stop":
-            d = graph.actions.get((act.inst.id, "demote", act.node))
-            if d is not None and d.required:
-                after.append(f"{act.inst.id}:demote:{act.node}")
-        actions.append(Action(aid, _KIND[act.task], act.inst.id, act.node, after=tuple(after), reason=act.reason))
-        _ = key
+    actions = emit_actions(w, graph)
     placement: dict[str, dict[str, Role]] = {}
     for inst in w.insts.values():
         if inst.assigned is None:
@@ -58,7 +35,9 @@ def schedule(config: Configuration, state: ClusterState, now: float) -> Transiti
         start = graph.actions.get((inst.id, "start", inst.assigned))
         if start is not None and not start.runnable:
             continue
-        placement[inst.id] = {inst.assigned: inst.next_role if inst.next_role is not Role.UNKNOWN else Role.STARTED}
+        placement[inst.id] = {
+            inst.assigned: inst.next_role if inst.next_role is not Role.UNKNOWN else Role.STARTED
+        }
     scores: list[ScoreTerm] = []
     final: dict[str, dict[str, int]] = {}
     for inst in w.insts.values():

@@ -8,6 +8,7 @@ makes every start mandatorily ordered after it unrunnable too.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from ..model.enums import NoQuorumPolicy, OrderKind, Role
@@ -16,7 +17,7 @@ from .meta import is_true
 from .unpack import Working
 from .working import Inst
 
-__all__ = ["Graph", "Node", "build_graph"]
+__all__ = ["Graph", "Node", "build_graph", "node_for"]
 
 
 @dataclass
@@ -49,6 +50,8 @@ class _Edge:
 class Graph:
     actions: dict[tuple[str, str, str], Node] = field(default_factory=dict)
     fences: dict[str, str] = field(default_factory=dict)
+    orders: list[tuple[list[Inst], str, list[Inst], str, bool, str]] = field(default_factory=list)
+    """(first instances, task, then instances, task, mandatory, label): every ordering to honour."""
 
     def get(self, inst: Inst, task: str, node: str | None) -> Node | None:
         if node is None:
@@ -99,11 +102,10 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
         stop = g.add(inst, "stop", cur, need_stop)
         if nxt is None:
             stop.reason = "node availability"
-        if info.unclean:
-            if cur not in g.fences:
-                stop.runnable = False
-                if no_quorum and policy is NoQuorumPolicy.STOP:
-                    stop.block_reason = "no quorum"
+        if info.unclean and cur not in g.fences:
+            stop.runnable = False
+            if no_quorum and policy is NoQuorumPolicy.STOP:
+                stop.block_reason = "no quorum"
         if inst.current.get(cur) is Role.PROMOTED:
             g.add(inst, "demote", cur, need_stop or next_role is not Role.PROMOTED)
     if nxt is not None:
@@ -129,6 +131,7 @@ def _start_key(inst: Inst, node: str | None) -> tuple[str, str, str] | None:
 
 def _propagate(w: Working, g: Graph) -> None:
     edges = _order_edges(w, g)
+    g.orders = edges
     _block_colocated(w, g)
     changed = True
     rounds = 0
@@ -137,11 +140,15 @@ def _propagate(w: Working, g: Graph) -> None:
         rounds += 1
         for first_insts, first_task, then_insts, then_task, mandatory, label in edges:
             first_actions = [
-                a for a in (g.actions.get((i.id, first_task, _node_for(i, first_task) or "")) for i in first_insts)
+                a
+                for a in (
+                    g.actions.get((i.id, first_task, node_for(i, first_task) or "")) for i in first_insts
+                )
                 if a is not None
             ]
             then_actions = [
-                a for a in (g.actions.get((t.id, then_task, _node_for(t, then_task) or "")) for t in then_insts)
+                a
+                for a in (g.actions.get((t.id, then_task, node_for(t, then_task) or "")) for t in then_insts)
                 if a is not None
             ]
             if any(not i.managed for i in first_insts):
@@ -183,7 +190,8 @@ def _is_group_label(w: Working, label: str) -> bool:
     return label.split(" ", 1)[0] in w.group_members
 
 
-def _node_for(inst: Inst, task: str) -> str | None:
+def node_for(inst: Inst, task: str) -> str | None:
+    """The node an action of this task would run on (start/promote: next node; else current)."""
     if task in ("start", "promote"):
         return inst.assigned
     return inst.current_node
@@ -199,8 +207,13 @@ def _restart_rules(g: Graph, inst: Inst) -> bool:
     for cur in inst.running_on:
         stop_elsewhere = g.get(inst, "stop", cur)
         start_here = g.get(inst, "start", nxt)
-        if cur != nxt and stop_elsewhere is not None and not stop_elsewhere.runnable and start_here is not None \
-                and start_here.runnable:
+        if (
+            cur != nxt
+            and stop_elsewhere is not None
+            and not stop_elsewhere.runnable
+            and start_here is not None
+            and start_here.runnable
+        ):
             start_here.runnable = False
             start_here.block_reason = stop_elsewhere.block_reason or "node availability"
             changed = True
@@ -262,7 +275,7 @@ def _order_edges(w: Working, g: Graph) -> list[tuple[list[Inst], str, list[Inst]
                 ordered = is_true(rsc.meta.get("ordered"), True)
         if not ordered:
             continue
-        for prev, cur in zip(members, members[1:], strict=False):
+        for prev, cur in itertools.pairwise(members):
             out.append(([prev], "start", [cur], "start", True, f"{prev.id} start"))
             out.append(([cur], "stop", [prev], "stop", True, f"{cur.id} stop"))
     for order in w.config.orders:
@@ -284,4 +297,6 @@ def _order_edges(w: Working, g: Graph) -> list[tuple[list[Inst], str, list[Inst]
 
 
 def _task(action: str) -> str:
-    return {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}.get(action, action)
+    return {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}.get(
+        action, action
+    )

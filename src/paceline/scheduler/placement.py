@@ -9,6 +9,7 @@ the node the resource runs on now, then node name.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ def initial_scores(w: Working) -> None:
     """Allowed nodes, locations, health, stickiness and failure bans for every instance."""
     sym = w.config.options.symmetric_cluster
     for inst in w.insts.values():
-        if inst.orphan:
+        if inst.orphan and inst.clone is None:
             continue
         for node in w.node_list():
             if sym:
@@ -51,7 +52,7 @@ def initial_scores(w: Working) -> None:
     for loc in w.config.locations:
         _apply_location(w, loc)
     for inst in w.insts.values():
-        if inst.orphan:
+        if inst.orphan and inst.clone is None:
             continue
         if not is_true(inst.meta.get("allow-unhealthy-nodes")):
             for node in w.node_list():
@@ -144,8 +145,12 @@ def _apply_fail_limits(w: Working, inst: Inst) -> None:
         if inst.clone is not None and not is_true(inst.meta.get("globally-unique")):
             targets = w.clone_children.get(inst.clone, [inst])
         for t in targets:
-            t.add_score(node.name, -INFINITY, "migration-threshold",
-                        f"{count} failure(s) on {node.name} reached migration-threshold {threshold}")
+            t.add_score(
+                node.name,
+                -INFINITY,
+                "migration-threshold",
+                f"{count} failure(s) on {node.name} reached migration-threshold {threshold}",
+            )
 
 
 # --- colocations --------------------------------------------------------------------------------
@@ -158,8 +163,10 @@ def build_colocations(w: Working) -> list[Coloc]:
     for gid, members in w.group_members.items():
         if not is_true(_group_meta(w, gid, "colocated"), True):
             continue
-        for prev, cur in zip(members, members[1:], strict=False):
-            out.append(Coloc(f"group:{gid}", cur, [prev], prev.id, False, INFINITY, None, None, "#uname", True))
+        for prev, cur in itertools.pairwise(members):
+            out.append(
+                Coloc(f"group:{gid}", cur, [prev], prev.id, False, INFINITY, None, None, "#uname", True)
+            )
     return out
 
 
@@ -183,8 +190,18 @@ def _expand_coloc(w: Working, col: Colocation) -> list[Coloc]:
     if col.with_resource in w.group_members:
         prims = prims[:1]
     return [
-        Coloc(col.id, d, prims, col.with_resource, primary_is_clone, col.score, col.resource_role, col.with_role,
-              col.node_attribute, col.influence)
+        Coloc(
+            col.id,
+            d,
+            prims,
+            col.with_resource,
+            primary_is_clone,
+            col.score,
+            col.resource_role,
+            col.with_role,
+            col.node_attribute,
+            col.influence,
+        )
         for d in deps
         if d not in prims
     ]
@@ -326,7 +343,9 @@ class _Assigner:
         if c.primary_role is Role.PROMOTED:
             nodes = [p.assigned for p in c.primary if p.assigned is not None and p.next_role is Role.PROMOTED]
         elif c.primary_role is Role.UNPROMOTED:
-            nodes = [p.assigned for p in c.primary if p.assigned is not None and p.next_role is Role.UNPROMOTED]
+            nodes = [
+                p.assigned for p in c.primary if p.assigned is not None and p.next_role is Role.UNPROMOTED
+            ]
         if not nodes:
             return None
         return {self.w.nodes[n].attributes.get(c.node_attribute, "") for n in nodes}
@@ -362,18 +381,35 @@ class _Assigner:
         if not c.influence or c.dependent_role is Role.PROMOTED:
             return
         factor = c.score / INFINITY
-        merged = self._merge(c.dependent, dict(inst.allowed), c.node_attribute, factor, set(), inst.clone is not None)
+        merged = self._merge(
+            c.dependent, dict(inst.allowed), c.node_attribute, factor, set(), inst.clone is not None
+        )
         if merged is None:
             return
         for n, s in merged.items():
             old = inst.allowed.get(n, 0)
             if s != old:
                 inst.allowed[n] = s
-                inst.terms.append(ScoreTerm(inst.id, n, s - old if abs(s) < INFINITY else s,
-                                            f"colocation {c.id}", f"preferences of {c.dependent.id}"))
+                inst.terms.append(
+                    ScoreTerm(
+                        inst.id,
+                        n,
+                        s - old if abs(s) < INFINITY else s,
+                        f"colocation {c.id}",
+                        f"preferences of {c.dependent.id}",
+                    )
+                )
 
-    def _merge(self, rsc: Inst, nodes: dict[str, int], attr: str, factor: float, seen: set[str],
-               only_positive: bool, this_with: bool = False) -> dict[str, int] | None:
+    def _merge(
+        self,
+        rsc: Inst,
+        nodes: dict[str, int],
+        attr: str,
+        factor: float,
+        seen: set[str],
+        only_positive: bool,
+        this_with: bool = False,
+    ) -> dict[str, int] | None:
         """Pacemaker's add_colocated_node_scores: fold `rsc`'s best matching scores (times
         `factor`) into `nodes`, then recurse along its colocations; None means "roll back"."""
         if rsc.id in seen:
@@ -391,8 +427,9 @@ class _Assigner:
                 continue
             wf = factor * score
             weight = int(wf - 0.5) if wf < 0 else int(wf + 0.5)
-            if weight == 0 and score != 0:
-                weight = 1 if factor > 0 else -1
+            # Deliberate difference from Pacemaker: it rounds a tiny non-zero attenuated score up
+            # to +/-1, which lets a resource's own placement feed back into the next plan (a plan
+            # that moves things again after it was carried out). No suite case depends on it.
             new = add_scores(weight, work[n])
             if only_positive and new < 0 and work[n] >= 0:
                 continue
@@ -401,15 +438,23 @@ class _Assigner:
             return None
         return self._recurse(rsc, work, factor, seen, only_positive, this_with)
 
-    def _recurse(self, rsc: Inst, work: dict[str, int], factor: float, seen: set[str], only_positive: bool,
-                 this_with: bool) -> dict[str, int]:
+    def _recurse(
+        self,
+        rsc: Inst,
+        work: dict[str, int],
+        factor: float,
+        seen: set[str],
+        only_positive: bool,
+        this_with: bool,
+    ) -> dict[str, int]:
         colocs = self.this_with.get(rsc.id, []) if this_with else self.with_this.get(rsc.id, [])
         for c in colocs:
             if not this_with and not c.influence:
                 continue
             other = c.primary[0] if this_with else c.dependent
-            sub = self._merge(other, work, c.node_attribute, factor * c.score / INFINITY, seen, only_positive,
-                              this_with)
+            sub = self._merge(
+                other, work, c.node_attribute, factor * c.score / INFINITY, seen, only_positive, this_with
+            )
             if sub is not None:
                 work = sub
         return work
@@ -435,18 +480,23 @@ class _Assigner:
         node_max = meta_score(clone_meta, "clone-node-max", 1)
         for m in members:
             m.allocating = True
-        per_node: dict[str, int] = {}
-        # Instances already running stay where they are when allowed.
+        ids = {m.id for m in members}
         for m in members:
-            cur = m.current_node
-            if cur is None or not m.managed:
-                continue
             for c in self.this_with.get(m.id, []):
                 for p in c.primary:
                     if p.provisional:
                         self.assign(p)
-                self._apply_coloc_to_scores(m, c)
-            if m.target_role is Role.STOPPED:
+                if not any(p.provisional for p in c.primary):
+                    self._apply_coloc_to_scores(m, c)
+            for c in self.with_this.get(m.id, []):
+                if c.dependent.id not in ids:
+                    self._add_dependent_scores(m, c)
+        self._swap_extra_copies(members)
+        per_node: dict[str, int] = {}
+        # Instances already running stay where they are when allowed.
+        for m in members:
+            cur = m.current_node
+            if cur is None or not m.managed or m.target_role is Role.STOPPED:
                 continue
             info = self.w.nodes[cur]
             if info.available and m.allowed.get(cur, -INFINITY) >= 0 and per_node.get(cur, 0) < node_max:
@@ -461,17 +511,14 @@ class _Assigner:
                 m.provisional = False
                 m.assigned = m.current_node
                 continue
-            if m.current_node is None:
-                for c in self.this_with.get(m.id, []):
-                    for p in c.primary:
-                        if p.provisional:
-                            self.assign(p)
-                    self._apply_coloc_to_scores(m, c)
             if m.target_role is Role.STOPPED:
                 m.provisional = False
                 continue
-            candidates = [n for n, s in m.allowed.items()
-                          if self.w.nodes[n].available and s >= 0 and per_node.get(n, 0) < node_max]
+            candidates = [
+                n
+                for n, s in m.allowed.items()
+                if self.w.nodes[n].available and s >= 0 and per_node.get(n, 0) < node_max
+            ]
             if not candidates:
                 m.provisional = False
                 continue
@@ -484,6 +531,23 @@ class _Assigner:
             m.allocating = False
         self._set_roles(cid)
 
+    def _can_stay(self, m: Inst) -> bool:
+        cur = m.current_node
+        return cur is not None and self.w.nodes[cur].available and m.allowed.get(cur, -INFINITY) >= 0
+
+    def _swap_extra_copies(self, members: list[Inst]) -> None:
+        """A copy beyond clone-max that could stay takes the place of a configured instance that
+        must leave its node, so the clone keeps the copy it can keep instead of moving one."""
+        extras = [m for m in members if m.orphan and self._can_stay(m)]
+        for m in members:
+            if m.orphan or not extras or m.current_node is None or self._can_stay(m):
+                continue
+            extra = extras.pop(0)
+            m.current, extra.current = extra.current, m.current
+            m.failed_on, extra.failed_on = extra.failed_on, m.failed_on
+            m.known_on, extra.known_on = extra.known_on, m.known_on
+            m.allowed, extra.allowed = extra.allowed, m.allowed
+
     def _set_roles(self, cid: str) -> None:
         members = self.w.clone_children[cid]
         ids = {m.id for m in members}
@@ -491,7 +555,12 @@ class _Assigner:
         seen: set[str] = set()
         for m in members:
             for c in self.with_this.get(m.id, []):
-                if c.primary_role is Role.PROMOTED and c.influence and c.id not in seen and c.dependent.id not in ids:
+                if (
+                    c.primary_role is Role.PROMOTED
+                    and c.influence
+                    and c.id not in seen
+                    and c.dependent.id not in ids
+                ):
                     seen.add(c.id)
                     dependents.append((c.dependent, c.score, c.node_attribute))
         primaries = []

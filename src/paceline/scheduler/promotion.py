@@ -27,9 +27,13 @@ __all__ = ["set_instance_roles"]
 Merge = Callable[[Inst, dict[str, int], str, float], dict[str, int] | None]
 
 
-def set_instance_roles(w: Working, clone_id: str, dependents: list[tuple[Inst, int, str]],
-                       primaries: list[tuple[list[Inst], int, Role | None, Role | None, str]],
-                       merge: Merge) -> None:
+def set_instance_roles(
+    w: Working,
+    clone_id: str,
+    dependents: list[tuple[Inst, int, str]],
+    primaries: list[tuple[list[Inst], int, Role | None, Role | None, str]],
+    merge: Merge,
+) -> None:
     """Decide next roles for the instances of promotable clone `clone_id`.
 
     `dependents`: (resource, score, node attribute) for colocations "resource with this clone's
@@ -102,8 +106,9 @@ def _clone_node_scores(w: Working, members: list[Inst]) -> dict[str, int]:
     return out
 
 
-def _priority(w: Working, inst: Inst,
-              primaries: list[tuple[list[Inst], int, Role | None, Role | None, str]]) -> int:
+def _priority(
+    w: Working, inst: Inst, primaries: list[tuple[list[Inst], int, Role | None, Role | None, str]]
+) -> int:
     node = w.nodes[inst.assigned or ""]
     base = inst.id.split(":", 1)[0]
     raw = node.attributes.get(f"master-{base}")
@@ -137,9 +142,19 @@ def _priority(w: Working, inst: Inst,
     for prims, cscore, dep_role, prim_role, attr in primaries:
         if dep_role not in (Role.PROMOTED, Role.UNPROMOTED):
             continue
-        nodes = [p.assigned for p in prims if p.assigned is not None
-                 and (prim_role is None or p.next_role is prim_role or
-                      (prim_role is Role.STARTED and p.next_role in (Role.STARTED, Role.UNPROMOTED, Role.PROMOTED)))]
+        nodes = [
+            p.assigned
+            for p in prims
+            if p.assigned is not None
+            and (
+                prim_role is None
+                or p.next_role is prim_role
+                or (
+                    prim_role is Role.STARTED
+                    and p.next_role in (Role.STARTED, Role.UNPROMOTED, Role.PROMOTED)
+                )
+            )
+        ]
         values = {w.nodes[n].attributes.get(attr, "") for n in nodes}
         if node.attributes.get(attr, "") not in values:
             if cscore >= INFINITY and dep_role is Role.PROMOTED:

@@ -11,9 +11,12 @@ __all__ = ["summarize"]
 
 
 def summarize(w: Working, g: Graph) -> list[str]:
-    lines = [f"Fence ({w.config.options.stonith_action}) {node} '{reason}'" for node, reason in g.fences.items()]
-    for inst in w.insts.values():
-        lines.extend(_inst_lines(w, g, inst))
+    lines = [
+        f"Fence ({w.config.options.stonith_action}) {node} '{reason}'" for node, reason in g.fences.items()
+    ]
+    for unit in w.units:
+        for inst in unit.members:
+            lines.extend(_inst_lines(w, g, inst))
     return lines
 
 
@@ -50,8 +53,14 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
             promote = g.get(inst, "promote", nxt)
             blocked = not start.runnable or (promote is not None and not promote.runnable)
             reason = start.block_reason or (promote.block_reason if promote else "")
-            return [_fmt("Promote", inst.id, f"Stopped -> Promoted {nxt}",
-                         f"due to {reason} (blocked)" if blocked else "")]
+            return [
+                _fmt(
+                    "Promote",
+                    inst.id,
+                    f"Stopped -> Promoted {nxt}",
+                    f"due to {reason} (blocked)" if blocked else "",
+                )
+            ]
         if start.runnable:
             out.append(_fmt("Start", inst.id, nxt))
         else:
@@ -65,16 +74,28 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
             return [_fmt("Stop", inst.id, n, "due to node availability") for n in cur_nodes]
         if nxt in cur_nodes:
             unexpected = inst.meta.get("multiple-active") == "stop_unexpected" and inst.failed
-            return [_fmt("Recover" if inst.failed else "Restart", inst.id, nxt,
-                         "due to being multiply active" if unexpected else "")]
+            return [
+                _fmt(
+                    "Recover" if inst.failed else "Restart",
+                    inst.id,
+                    nxt,
+                    "due to being multiply active" if unexpected else "",
+                )
+            ]
         return [_fmt("Move", inst.id, f"{cur} -> {nxt}")]
     assert stop is not None
     stop_sfx = "" if stop.runnable else " (blocked)"
     if nxt is None or (start is not None and not start.runnable):
         if not stop.runnable:
             where = f"{_role_name(inst.current.get(cur))} {cur}" if promotable else cur
-            return [_fmt("Stop", inst.id, where, f"due to {stop.block_reason} (blocked)" if stop.block_reason
-                         else "blocked")]
+            return [
+                _fmt(
+                    "Stop",
+                    inst.id,
+                    where,
+                    f"due to {stop.block_reason} (blocked)" if stop.block_reason else "blocked",
+                )
+            ]
         reason = stop.reason if nxt is None else (start.block_reason if start else "")
         where = f"{_role_name(inst.current.get(cur))} {cur}" if promotable else cur
         out.append(_fmt("Stop", inst.id, where, f"due to {reason}{stop_sfx}" if reason else stop_sfx.strip()))

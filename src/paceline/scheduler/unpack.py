@@ -162,8 +162,9 @@ def _health_score(config: Configuration, attrs: dict[str, str]) -> int:
 def _make_inst(w: Working, prim: Primitive, group: Group | None, clone: Clone | None, inst_id: str) -> Inst:
     meta = effective_meta(w.config, prim, group, clone)
     default_stickiness = 1 if clone is not None else 0
-    inst = Inst(id=inst_id, prim=prim, meta=meta, group=group.id if group else None,
-                clone=clone.id if clone else None)
+    inst = Inst(
+        id=inst_id, prim=prim, meta=meta, group=group.id if group else None, clone=clone.id if clone else None
+    )
     managed_default = not w.config.options.maintenance_mode
     inst.managed = is_true(meta.get("is-managed"), managed_default) and not (
         w.config.options.maintenance_mode or is_true(meta.get("maintenance"))
@@ -174,8 +175,9 @@ def _make_inst(w: Working, prim: Primitive, group: Group | None, clone: Clone | 
             inst.target_role = Role.parse(role_text)
         except ValueError:
             w.warnings.append(f"{inst_id}: invalid target-role {role_text!r} ignored")
-    inst.stickiness = meta_score(meta, "resource-stickiness", meta_score(meta, "default-resource-stickiness",
-                                                                          default_stickiness))
+    inst.stickiness = meta_score(
+        meta, "resource-stickiness", meta_score(meta, "default-resource-stickiness", default_stickiness)
+    )
     threshold = meta_score(meta, "migration-threshold", INFINITY)
     inst.migration_threshold = threshold
     inst.failure_timeout_s = duration_seconds(meta.get("failure-timeout"))
@@ -214,9 +216,19 @@ def _apply_history(w: Working) -> None:
     # Several history entries (e.g. "child:0" probed, "child:1" running) may map to one instance on
     # one node: each is replayed on its own and the most active outcome counts.
     merged: dict[tuple[str, str, str], tuple[Inst, list[OpRecord]]] = {}
+
     # Entries that show the resource active claim clone instance numbers first (Pacemaker numbers
     # anonymous instances by the active copies it finds, in status order).
-    entries = sorted(by_rsc_node.items(), key=lambda kv: 0 if _entry_active(kv[1]) else 1)
+    # Copies on nodes that can keep them come first, so that a copy beyond clone-max is one that
+    # has to stop anyway. Node names, not input order, break ties (the result must not depend on
+    # the order the history arrives in).
+    def claim_order(kv: tuple[tuple[str, str], list[OpRecord]]) -> tuple[int, int, str, str]:
+        (rsc_id, node), records = kv
+        info = w.nodes.get(node)
+        usable = info is not None and info.available
+        return (0 if _entry_active(records) else 1, 0 if usable else 1, node, rsc_id)
+
+    entries = sorted(by_rsc_node.items(), key=claim_order)
     for (rsc_id, node), records in entries:
         info = w.nodes.get(node)
         if info is None or not (info.online or (info.unclean and w.config.options.stonith_enabled)):
@@ -226,6 +238,7 @@ def _apply_history(w: Working) -> None:
             continue
         merged[(inst.id, node, rsc_id)] = (inst, list(records))
     for (_, node, _), (inst, records) in merged.items():
+        inst.known_on.add(node)
         _unpack_ops(w, inst, node, records)
 
 
@@ -258,8 +271,9 @@ def _instance_for(
         return None
     from ..model.config import AgentRef
 
-    orphan = Inst(id=rsc_id, prim=Primitive(rsc_id, AgentRef("ocf", "unknown", "unknown")), meta={},
-                  orphan=True)
+    orphan = Inst(
+        id=rsc_id, prim=Primitive(rsc_id, AgentRef("ocf", "unknown", "unknown")), meta={}, orphan=True
+    )
     orphan.target_role = Role.STOPPED
     w.insts[rsc_id] = orphan
     unit = Unit(rsc_id, [orphan], "primitive")
@@ -271,8 +285,9 @@ def _instance_for(
 def _extra_instance(w: Working, clone_id: str, model: Inst, number: int) -> Inst:
     """A copy running beyond clone-max: numbered on from the configured ones and stopped."""
     base = model.id.split(":", 1)[0]
-    inst = Inst(id=f"{base}:{number}", prim=model.prim, meta=dict(model.meta), group=None, clone=clone_id,
-                orphan=True)
+    inst = Inst(
+        id=f"{base}:{number}", prim=model.prim, meta=dict(model.meta), group=None, clone=clone_id, orphan=True
+    )
     inst.target_role = Role.STOPPED
     w.insts[inst.id] = inst
     w.clone_children[clone_id].append(inst)
@@ -281,8 +296,10 @@ def _extra_instance(w: Working, clone_id: str, model: Inst, number: int) -> Inst
 
 
 def _entry_active(records: list[OpRecord]) -> bool:
-    return any(_active_record(r) or (r.rc not in (0, 7) and not (r.task == "monitor" and r.interval_ms == 0))
-               for r in records)
+    return any(
+        _active_record(r) or (r.rc not in (0, 7) and not (r.task == "monitor" and r.interval_ms == 0))
+        for r in records
+    )
 
 
 def _active_record(r: OpRecord) -> bool:
@@ -325,7 +342,7 @@ _CALL_ID_PENDING = 1 << 62
 
 
 def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> None:
-    ops = sorted(records, key=lambda r: (_CALL_ID_PENDING if r.call_id < 0 else r.call_id))
+    ops = sorted(records, key=lambda r: _CALL_ID_PENDING if r.call_id < 0 else r.call_id)
     role = Role.STOPPED
     failed = False
     on_fail: OnFail | None = None
@@ -412,7 +429,9 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
         failed, on_fail = False, None
     if failed:
         inst.failed_on.add(node)
-        if inst.on_fail is None or (on_fail is not None and _ON_FAIL_RANK[on_fail] > _ON_FAIL_RANK[inst.on_fail]):
+        if inst.on_fail is None or (
+            on_fail is not None and _ON_FAIL_RANK[on_fail] > _ON_FAIL_RANK[inst.on_fail]
+        ):
             inst.on_fail = on_fail
         info = w.nodes[node]
         if on_fail is OnFail.FENCE:
@@ -482,5 +501,3 @@ def failcount(w: Working, inst: Inst, node: str) -> int:
                 continue
         total = add_scores(total, rec.count)
     return total
-
-

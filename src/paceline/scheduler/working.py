@@ -36,7 +36,13 @@ class NodeInfo:
     @property
     def available(self) -> bool:
         """Can run resources now (Pacemaker's pcmk__node_available without score checks)."""
-        return self.online and not self.unclean and not self.standby and not self.maintenance and not self.shutdown
+        return (
+            self.online
+            and not self.unclean
+            and not self.standby
+            and not self.maintenance
+            and not self.shutdown
+        )
 
 
 @dataclass
@@ -55,6 +61,8 @@ class Inst:
     on_fail: OnFail | None = None
     pending_start: set[str] = field(default_factory=set)
     partially_migrated: bool = False
+    known_on: set[str] = field(default_factory=set)
+    """Nodes where this instance has any recorded operation (no probe needed there)."""
     # configured intent
     managed: bool = True
     target_role: Role = Role.STARTED
