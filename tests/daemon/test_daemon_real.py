@@ -317,3 +317,46 @@ def test_a_service_removed_from_the_configuration_while_down_is_stopped_at_start
     assert daemon.resource("worker")["role"] == "Started"
     assert any(e["kind"] == "stop" and "no longer configured" in e["message"] for e in daemon.events())
     assert daemon.terminate() == 0
+
+
+def test_start_failure_is_reported_and_run_refuses_bad_input(tmp_path: Path, port: int) -> None:
+    import socket as _socket
+    import subprocess
+    import sys
+
+    blocker = _socket.socket()
+    blocker.bind(("127.0.0.1", port))
+    blocker.listen()
+    cfg = tmp_path / "web.yaml"
+    cfg.write_text(web_yaml(port))
+    d = RealDaemon(tmp_path / "state", cfg)
+    try:
+        d.start()
+        assert wait_for(lambda: d.resource("web")["failcount"] == 1_000_000, 15)
+        assert wait_for(lambda: d.resource("web")["role"] == "Stopped", 10)
+        web = d.resource("web")
+        assert "a start failed" in web["reason"] and "exited during start" in web["reason"], web
+        assert d.resource("worker")["role"] == "Stopped"
+        assert any(e["kind"] == "escalation" and "cannot run" in e["message"] for e in d.events())
+        # a second daemon on the same state directory is refused
+        second = subprocess.run(
+            [sys.executable, "-m", "paceline.cli.main", "run", str(cfg), "--state-dir", str(d.state_dir)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 1 and "already runs" in second.stderr
+        assert d.terminate() == 0
+    finally:
+        d.cleanup()
+        blocker.close()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("resources:\n  - {id: x, agnet: ocf:heartbeat:Dummy}\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "paceline.cli.main", "run", str(bad), "--state-dir", str(tmp_path / "s2")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 1 and "invalid configuration" in out.stderr and "bad.yaml:2" in out.stderr
+    assert "Traceback" not in out.stderr

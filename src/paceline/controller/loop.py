@@ -295,17 +295,23 @@ class Controller:
                 b.resource for b in stops if b.resource != a.resource and (b.resource, b.node) not in starts
             )
             extra = f"; stopping dependants: {', '.join(dependants)}" if dependants else ""
+            if count >= INFINITY:
+                what = f"{a.resource} cannot run on {a.node} (a start failed, or fail count INFINITY)"
+            else:
+                what = (
+                    f"{a.resource} failed {format_score(count)} times on {a.node} "
+                    f"(migration-threshold {format_score(threshold)})"
+                )
             await self.db.log_event(
                 EventKind.ESCALATION,
                 a.node,
-                f"{a.resource} failed {format_score(count)} times on {a.node} "
-                f"(migration-threshold {format_score(threshold)}): giving up on {a.node}, {where}{extra}",
+                f"{what}: giving up on {a.node}, {where}{extra}",
                 resource=a.resource,
                 task="stop",
                 rc=None,
                 target_rc=0,
                 status="DONE",
-                desc=f"migration-threshold {format_score(threshold)} reached",
+                desc=f"migration-threshold {format_score(threshold)} reached" if count < INFINITY else what,
                 extra={"failcount": str(count), "dependants": ",".join(dependants)},
             )
 

@@ -64,7 +64,16 @@ def build_status(
         threshold = meta_score(meta, "migration-threshold", INFINITY)
         reason = ""
         if role is LocalRole.STOPPED:
-            if count and 0 < threshold <= count:
+            if count >= INFINITY:
+                reason = (
+                    f"cannot run on {node} (a start failed): paceline resource cleanup {prim.id} to retry"
+                )
+                last_start = [
+                    r for r in snap.history if r.resource == rid and r.node == node and r.task == "start"
+                ]
+                if last_start and last_start[-1].exit_reason:
+                    reason += f"; start: {last_start[-1].exit_reason}"
+            elif count and 0 < threshold <= count:
                 reason = (
                     f"failed {format_score(count)} times on {node} (migration-threshold "
                     f"{format_score(threshold)}): stopped, no other node can run it"
