@@ -87,12 +87,15 @@ def run_case(root: Path, name: str, group: str = "", extra: str = "") -> CaseRes
         transition = schedule(report.config, report.state, now)
     except Exception as exc:  # the suite must report a crash, not stop on it
         tb = traceback.format_exc(limit=3)
-        return CaseResult(name, group, False, False, tuple(expected), (), f"{type(exc).__name__}: {exc}\n{tb}")
+        return CaseResult(
+            name, group, False, False, tuple(expected), (), f"{type(exc).__name__}: {exc}\n{tb}"
+        )
     got = [normalise(line) for line in transition.summary]
     agree = Counter(got) == Counter(expected)
     agree_actions = Counter(strip_reason(x) for x in got) == Counter(strip_reason(x) for x in expected)
-    return CaseResult(name, group, agree, agree_actions, tuple(expected), tuple(got),
-                      unsupported=report.unsupported)
+    return CaseResult(
+        name, group, agree, agree_actions, tuple(expected), tuple(got), unsupported=report.unsupported
+    )
 
 
 def run_suite(root: Path) -> list[CaseResult]:
@@ -106,7 +109,11 @@ def run_suite(root: Path) -> list[CaseResult]:
 
 
 def main(argv: list[str]) -> int:
-    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[3] / "shared" / "pacemaker-scheduler"
+    root = (
+        Path(argv[1])
+        if len(argv) > 1
+        else Path(__file__).resolve().parents[3] / "shared" / "pacemaker-scheduler"
+    )
     verbose = "-v" in argv
     results = run_suite(root)
     by_group: dict[str, list[CaseResult]] = {}

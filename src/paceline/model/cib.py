@@ -439,7 +439,10 @@ class _Reader:
         )
 
     def _sets(self, c: _Element) -> list[tuple[list[str], _Element]]:
-        return [([ref.get("id", "") for ref in rs.findall("resource_ref")], rs) for rs in c.findall("resource_set")]
+        return [
+            ([ref.get("id", "") for ref in rs.findall("resource_ref")], rs)
+            for rs in c.findall("resource_set")
+        ]
 
     def _colocation(self, c: _Element) -> Iterator[Colocation]:
         cid = c.get("id", "")
@@ -564,7 +567,9 @@ class _Reader:
                 if not isinstance(lr.tag, str) or lr.tag != "lrm_resource":
                     continue
                 for op in lr.findall("lrm_rsc_op"):
-                    history_by_node.setdefault(node.name, []).append(self._op_record(lr.get("id", ""), node.name, op))
+                    history_by_node.setdefault(node.name, []).append(
+                        self._op_record(lr.get("id", ""), node.name, op)
+                    )
         # History in status-section order: Pacemaker numbers anonymous clone instances in that order.
         history = [r for name in node_states for r in history_by_node.pop(name, [])]
         history.extend(r for records in history_by_node.values() for r in records)
@@ -572,8 +577,13 @@ class _Reader:
         tickets: list[Ticket] = []
         if status is not None:
             for t in status.iter("ticket_state"):
-                tickets.append(Ticket(t.get("id", ""), _is_true(t.get("granted", "false")),
-                                      _is_true(t.get("standby", "false"))))
+                tickets.append(
+                    Ticket(
+                        t.get("id", ""),
+                        _is_true(t.get("granted", "false")),
+                        _is_true(t.get("standby", "false")),
+                    )
+                )
         return ClusterState(
             nodes=tuple(nodes),
             history=tuple(history),
@@ -593,9 +603,15 @@ class _Reader:
         if ns is None:
             # Never seen: with fencing on, Pacemaker fences such nodes at start-up (startup-fencing).
             unseen_unclean = fencing and _is_true(self._startup_fencing)
-            return NodeStatus(node.name, online=False, unclean=unseen_unclean, standby=standby,
-                              maintenance=maintenance, unclean_reason="node is unclean" if unseen_unclean else "",
-                              attributes=attrs)
+            return NodeStatus(
+                node.name,
+                online=False,
+                unclean=unseen_unclean,
+                standby=standby,
+                maintenance=maintenance,
+                unclean_reason="node is unclean" if unseen_unclean else "",
+                attributes=attrs,
+            )
         in_ccm = ns.get("in_ccm")
         crmd = ns.get("crmd")
         join = ns.get("join")

@@ -17,7 +17,6 @@ from .state import ClusterState
 __all__ = ["write_cib"]
 
 
-
 def _E(parent: etree._Element, tag: str, attrib: dict[str, str] | None = None, **kw: str) -> etree._Element:
     values = dict(attrib or {})
     values.update(kw)
@@ -42,8 +41,13 @@ def _primitive(parent: etree._Element, p: Primitive) -> None:
     if p.ops:
         ops = _E(el, "operations")
         for op in p.ops:
-            o = _E(ops, "op", id=op.id or f"{p.id}-{op.name}-{op.interval_ms}", name=op.name,
-                   interval=f"{op.interval_ms}ms")
+            o = _E(
+                ops,
+                "op",
+                id=op.id or f"{p.id}-{op.name}-{op.interval_ms}",
+                name=op.name,
+                interval=f"{op.interval_ms}ms",
+            )
             if op.timeout_ms is not None:
                 o.set("timeout", f"{op.timeout_ms}ms")
             if op.on_fail is not None:
@@ -95,9 +99,16 @@ def _rule(parent: etree._Element, rule: Rule) -> None:
 def write_cib(config: Configuration, state: ClusterState | None = None) -> bytes:
     """The CIB XML for this configuration and (optionally) observed state."""
     state = state or ClusterState()
-    root = etree.Element("cib", {"admin_epoch": "0", "epoch": "1", "num_updates": "1",
-                                 "validate-with": "pacemaker-3.7",
-                                 "have-quorum": "1" if state.have_quorum else "0"})
+    root = etree.Element(
+        "cib",
+        {
+            "admin_epoch": "0",
+            "epoch": "1",
+            "num_updates": "1",
+            "validate-with": "pacemaker-3.7",
+            "have-quorum": "1" if state.have_quorum else "0",
+        },
+    )
     cfg = _E(root, "configuration")
     crm = _E(cfg, "crm_config")
     opts = dict(config.options.raw)
@@ -123,16 +134,34 @@ def write_cib(config: Configuration, state: ClusterState | None = None) -> bytes
         if loc.role is not None:
             le.set("role", loc.role.value)
     for col in config.colocations:
-        ce = _E(cons, "rsc_colocation", {"id": col.id, "rsc": col.resource, "with-rsc": col.with_resource,
-                                         "score": format_score(col.score)})
+        ce = _E(
+            cons,
+            "rsc_colocation",
+            {
+                "id": col.id,
+                "rsc": col.resource,
+                "with-rsc": col.with_resource,
+                "score": format_score(col.score),
+            },
+        )
         if col.resource_role is not None:
             ce.set("rsc-role", col.resource_role.value)
         if col.with_role is not None:
             ce.set("with-rsc-role", col.with_role.value)
     for o in config.orders:
-        _E(cons, "rsc_order", {"id": o.id, "first": o.first, "then": o.then, "kind": o.kind.value,
-                               "symmetrical": "true" if o.symmetrical else "false",
-                               "first-action": o.first_action, "then-action": o.then_action})
+        _E(
+            cons,
+            "rsc_order",
+            {
+                "id": o.id,
+                "first": o.first,
+                "then": o.then,
+                "kind": o.kind.value,
+                "symmetrical": "true" if o.symmetrical else "false",
+                "first-action": o.first_action,
+                "then-action": o.then_action,
+            },
+        )
     if config.rsc_defaults:
         rd = _E(cfg, "rsc_defaults")
         _nvset(rd, "meta_attributes", "rsc-options", dict(config.rsc_defaults))
@@ -147,9 +176,16 @@ def write_cib(config: Configuration, state: ClusterState | None = None) -> bytes
         node = next((n for n in config.nodes if n.name == ns.name), None)
         nid = node.id if node and node.id else ns.name
         online = ns.online and not ns.unclean
-        se = _E(status, "node_state", id=nid, uname=ns.name, in_ccm="true" if online else "false",
-                crmd="online" if online else "offline", join="member" if online else "down",
-                expected="member" if (online or ns.unclean) else "down")
+        se = _E(
+            status,
+            "node_state",
+            id=nid,
+            uname=ns.name,
+            in_ccm="true" if online else "false",
+            crmd="online" if online else "offline",
+            join="member" if online else "down",
+            expected="member" if (online or ns.unclean) else "down",
+        )
         attrs = dict(ns.attributes)
         if ns.standby:
             attrs["standby"] = "on"
@@ -170,19 +206,39 @@ def write_cib(config: Configuration, state: ClusterState | None = None) -> bytes
             lr = per_rsc.get(rec.resource)
             if lr is None:
                 prim = next((p for p in config.primitives() if p.id == rec.resource.split(":")[0]), None)
-                lr = _E(lrs, "lrm_resource", {"id": rec.resource, "type": prim.agent.type if prim else "Dummy",
-                                              "class": prim.agent.standard if prim else "ocf"})
+                lr = _E(
+                    lrs,
+                    "lrm_resource",
+                    {
+                        "id": rec.resource,
+                        "type": prim.agent.type if prim else "Dummy",
+                        "class": prim.agent.standard if prim else "ocf",
+                    },
+                )
                 if prim and prim.agent.provider:
                     lr.set("provider", prim.agent.provider)
                 per_rsc[rec.resource] = lr
-            expected = rec.expected_rc if rec.expected_rc is not None else (7 if rec.task == "monitor"
-                                                                             and rec.interval_ms == 0 else 0)
+            expected = (
+                rec.expected_rc
+                if rec.expected_rc is not None
+                else (7 if rec.task == "monitor" and rec.interval_ms == 0 else 0)
+            )
             key = f"1:1:{expected}:00000000-0000-0000-0000-000000000000"
-            _E(lr, "lrm_rsc_op", {"id": f"{rec.resource}_{rec.task}_{rec.interval_ms}", "operation": rec.task,
-                                  "interval": str(rec.interval_ms), "op-status": str(rec.status.value),
-                                  "rc-code": str(rec.rc), "call-id": str(rec.call_id), "transition-key": key,
-                                  "transition-magic": f"{rec.status.value}:{rec.rc};{key}",
-                                  "crm_feature_set": "3.7.1",
-                                  "last-rc-change": str(int(rec.last_rc_change or 0))})
+            _E(
+                lr,
+                "lrm_rsc_op",
+                {
+                    "id": f"{rec.resource}_{rec.task}_{rec.interval_ms}",
+                    "operation": rec.task,
+                    "interval": str(rec.interval_ms),
+                    "op-status": str(rec.status.value),
+                    "rc-code": str(rec.rc),
+                    "call-id": str(rec.call_id),
+                    "transition-key": key,
+                    "transition-magic": f"{rec.status.value}:{rec.rc};{key}",
+                    "crm_feature_set": "3.7.1",
+                    "last-rc-change": str(int(rec.last_rc_change or 0)),
+                },
+            )
     _ = by_node
     return etree.tostring(root, pretty_print=True, xml_declaration=False)

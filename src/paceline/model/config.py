@@ -32,7 +32,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AgentRef:
-    """Which agent runs a primitive: `ocf:heartbeat:IPaddr2`, `systemd:nginx`, `service`, `stonith:fence_apc`."""
+    """Which agent runs a primitive: `ocf:heartbeat:IPaddr2`, `systemd:nginx`, `service`,
+    `stonith:fence_apc`."""
 
     standard: str
     type: str

@@ -112,7 +112,7 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
         moving = nxt not in cur_nodes
         restart = inst.failed and nxt in inst.failed_on
         start = g.add(inst, "start", nxt, moving or restart or len(cur_nodes) > 1)
-        requires = inst.meta.get("requires", "quorum" if inst.prim.agent.standard != "stonith" else "quorum")
+        requires = inst.meta.get("requires", "quorum")
         if no_quorum and requires != "nothing":
             if policy in (NoQuorumPolicy.STOP, NoQuorumPolicy.SUICIDE):
                 start.runnable = False

@@ -496,8 +496,8 @@ def failcount(w: Working, inst: Inst, node: str) -> int:
     for rec in w.state.failures:
         if rec.node != node or rec.resource not in names:
             continue
-        if inst.failure_timeout_s > 0 and rec.last_failure is not None:
-            if rec.last_failure + inst.failure_timeout_s <= w.now:
-                continue
+        expired = rec.last_failure is not None and rec.last_failure + inst.failure_timeout_s <= w.now
+        if inst.failure_timeout_s > 0 and expired:
+            continue
         total = add_scores(total, rec.count)
     return total
