@@ -1,8 +1,9 @@
 """Ordering edges the transition must respect, completed from the configuration.
 
-The scheduler's `Action.after` carries a resource's own stop-before-start, promote-after-start and
-fencing edges; this module adds the edges implied by order constraints and groups between the
-actions of one transition, so the executor can run everything else in parallel:
+The scheduler's `Action.after` is the primary source. This module adds (as a safety net, and for
+scheduler versions that carried only a resource's own stop-before-start, promote-after-start and
+fencing edges) the edges implied by order constraints and groups between the actions of one
+transition, so the executor can run everything else in parallel:
 - `order first -> then` (first-action/then-action, default start/start): then's action after
   first's; when symmetrical (the default), first's stop after then's stop (the reverse).
 - a group: member i starts after member i-1 starts, and stops after member i+1 stops.

@@ -22,7 +22,7 @@ from typing import Any
 from ..model.enums import OpStatus
 from ..model.scores import INFINITY
 from ..model.state import FailRecord, OpRecord
-from ..store import Clock, Store
+from ..store import Clock, KeyValue, Store
 from .records import (
     PREFIX,
     Event,
@@ -60,7 +60,8 @@ class DynamicLocation:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything recorded, read at one store revision."""
+    """Everything the scheduler needs that is recorded (read part by part: with the embedded store
+    nothing can change in between, as no read awaits anything else)."""
 
     revision: int
     history: tuple[OpRecord, ...]
@@ -109,7 +110,11 @@ class StateDB:
 
     # -- snapshot --------------------------------------------------------------------------------
     async def snapshot(self) -> Snapshot:
-        kvs, rev = await self.store.range(PREFIX)
+        kvs: list[KeyValue] = []
+        rev = 0
+        for part in ("constraints/", "fail/", "meta/", "nodes/", "ops/"):
+            got, rev = await self.store.range(PREFIX + part)
+            kvs.extend(got)
         history: list[OpRecord] = []
         failures: list[FailRecord] = []
         flags: dict[str, dict[str, bool]] = {}
@@ -184,6 +189,10 @@ class StateDB:
             fail = FailRecord(rsc, node, min(INFINITY, count + add), now, operation)
             await self.store.put(fkey, encode_fail(fail))
         return rec, failed
+
+    async def failcount(self, rsc: str, node: str) -> int:
+        kvs, _ = await self.store.range(f"{PREFIX}fail/{node}/{rsc}/")
+        return min(INFINITY, sum(decode_fail(kv.value).count for kv in kvs))
 
     async def forget_node_history(self, node: str) -> None:
         """Drop every operation record of `node` (kept: fail counts). The daemon does this at

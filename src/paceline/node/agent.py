@@ -215,8 +215,7 @@ class NodeAgent:
         return res.ok
 
     async def _fail_count(self, rsc: str) -> int:
-        snap = await self.db.snapshot()
-        return sum(f.count for f in snap.failures if f.resource == rsc and f.node == self.node)
+        return await self.db.failcount(rsc, self.node)
 
     async def probe(self, rsc_ids: list[str] | None = None) -> None:
         """Probe (monitor, interval 0) resources to learn what already runs here: at start-up

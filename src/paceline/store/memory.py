@@ -175,12 +175,12 @@ class MemoryStore:
 
     async def range(self, prefix: str) -> tuple[list[KeyValue], int]:
         self._check()
-        return [self._data[k] for k in sorted(self._data) if k.startswith(prefix)], self._revision
+        return [self._data[k] for k in sorted(k for k in self._data if k.startswith(prefix))], self._revision
 
     def range_now(self, prefix: str) -> list[KeyValue]:
         """`range` without the await (the embedded store only)."""
         self._check()
-        return [self._data[k] for k in sorted(self._data) if k.startswith(prefix)]
+        return [self._data[k] for k in sorted(k for k in self._data if k.startswith(prefix))]
 
     async def put(self, key: str, value: str, lease: int | None = None) -> int:
         self._check()
