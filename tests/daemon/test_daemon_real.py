@@ -202,6 +202,16 @@ def test_invalid_config_on_reload_is_rejected_and_services_untouched(daemon: Rea
     assert daemon.resource("worker")["role"] == "Started"
     hist = daemon.cli("config", "history")
     assert hist.returncode == 0 and len(hist.stdout.strip().splitlines()) == 1
+    # fixed and changed on disk, SIGHUP again: applied (Dummy's `fake` is reloaded in place)
+    daemon.config.write_text(
+        web_yaml(port).replace(
+            "ops: {monitor: {interval: 10s}}", "params: {fake: x}\n    ops: {monitor: {interval: 10s}}"
+        )
+    )
+    daemon.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: len(daemon.cli("config", "history").stdout.strip().splitlines()) == 2)
+    assert wait_for(lambda: any(e["task"] == "reload" for e in daemon.events()))
+    assert daemon.service_pid() == pid
     assert daemon.terminate() == 0
 
 
