@@ -415,3 +415,31 @@ def test_output_flood_is_truncated_not_blocking(make_runner: Make, tmp_path: Pat
     res = arun(r.run(OpRequest("f", AgentSpec.parse("ocf:test:flood"), "monitor", timeout_ms=20000)))
     assert res.rc is OcfRc.OK and res.status is OpStatus.DONE
     assert res.stdout.endswith("[output truncated]\n") and len(res.stdout) < 300 * 1024
+
+
+@pytest.mark.slow
+def test_default_timeout_comes_from_the_agents_meta_data(make_runner: Make, tmp_path: Path) -> None:
+    root = tmp_path / "ocf"
+    marker = tmp_path / "pid"
+    write_agent(
+        root / "resource.d" / "test" / "slowstart",
+        f"""#!/bin/sh
+case "$1" in
+meta-data) cat <<'X'
+<resource-agent name="slowstart"><parameters/><actions>
+<action name="start" timeout="700ms"/><action name="monitor" timeout="20s" interval="10s"/>
+</actions></resource-agent>
+X
+exit 0;;
+start) echo $$ > {marker}; echo "timeout=$OCF_RESKEY_CRM_meta_timeout" >&2; sleep 30;;
+esac
+exit 7
+""",
+    )
+    r = make_runner(ocf_root=root)
+    t0 = time.monotonic()
+    res = arun(r.run(OpRequest("s", AgentSpec.parse("ocf:test:slowstart"), "start")))
+    assert res.status is OpStatus.TIMEOUT and "timed out after 700 ms" in res.exit_reason
+    assert "timeout=700" in res.stderr
+    assert time.monotonic() - t0 < 5
+    assert pids_in_session(int(marker.read_text())) == []

@@ -90,7 +90,8 @@ class OcfRunner:
             raise AgentMetadataUnavailable(f"meta-data of {spec} failed before (agent unchanged since)")
         res = await self._exec(OpRequest("meta-data", spec, "meta-data", timeout_ms=timeout_ms), timeout_ms)
         if not res.ok:
-            self._md_failed[spec] = mtime
+            if res.status is not OpStatus.TIMEOUT:  # a short budget is no verdict on the agent
+                self._md_failed[spec] = mtime
             raise AgentMetadataUnavailable(f"meta-data of {spec} failed: {res.describe()}")
         try:
             md = parse_metadata(res.stdout)
@@ -137,6 +138,8 @@ class OcfRunner:
                 if problem is not None:
                     return problem
                 self._validated[req.resource_id] = key
+                if req.timeout_ms is None:  # meta-data now known: the agent's own default applies
+                    timeout = self._timeout(req)
                 spent = (time.monotonic() - t0) * 1000
                 res = await self._exec(req, max(1, timeout - round(spent)), timeout)
                 return dataclasses.replace(res, duration_ms=res.duration_ms + spent)
