@@ -175,7 +175,7 @@ def test_service_definition_errors(bad: dict[str, object]) -> None:
         ServiceDefinition.from_mapping(bad)
 
 
-_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
 _probe = st.one_of(
     st.none(),
     st.fixed_dictionaries(
