@@ -8,9 +8,11 @@ Invariants:
 - A resource's recurring monitors are cancelled before any other operation on it runs, and are
   started again (by `sync_monitors`) only while the history says it runs here successfully.
 - Service exits and probe failures reported by the built-in service agent are failures of the
-  resource's first recurring monitor (rc NOT_RUNNING, or ERR_GENERIC for a failing probe), unless
-  an operation on that resource is in flight (its own result decides) or it is not running per
-  the history. They are recorded once: the resource's monitors are cancelled at the same moment.
+  resource's first recurring monitor (10 s when none is configured; rc NOT_RUNNING, or
+  ERR_GENERIC for a failing probe), unless an operation on that resource is in flight (its own
+  result decides) or it is not running per the history. They are recorded once: the resource's
+  monitors are cancelled at the same moment.
+- Reloads are not recorded in the history (they do not change the role); they are logged.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class NodeAgent:
         status = model_status(res.status)
         rc = int(res.rc)
         why = reason or res.exit_reason
-        rec, failed = await self.db.record(
+        _, failed = await self.db.record(
             rsc,
             self.node,
             task,
@@ -132,7 +134,6 @@ class NodeAgent:
                 desc=why or desc,
             )
             self.on_change()
-        _ = rec
         return not failed
 
     # -- actions ---------------------------------------------------------------------------------
@@ -299,7 +300,11 @@ class NodeAgent:
         interval = intervals[0][0] if intervals else 0
         if isinstance(ev, ServiceExited):
             if ev.signal is not None:
-                how = f"killed by signal {ev.signal} ({_signal.Signals(ev.signal).name})"
+                try:
+                    name = _signal.Signals(ev.signal).name
+                except ValueError:
+                    name = "?"
+                how = f"killed by signal {ev.signal} ({name})"
             elif ev.exit_code is not None:
                 how = f"exited with code {ev.exit_code}"
             else:
@@ -310,8 +315,9 @@ class NodeAgent:
             reason = f"probe failed {ev.failures} times: {ev.detail}"
             res = OpResult(OcfRc.ERR_GENERIC, AgentStatus.DONE, 0.0, reason)
         log.debug("service event %s", ev)
-        # a marker so the history shows the failure as a monitor of the resource
-        await self._record(rsc, "monitor", interval or 1, res, 0, reason)
+        # recorded as a failure of the resource's first recurring monitor (without one: of the
+        # service agent's default 10 s monitor), as a monitor would have found it
+        await self._record(rsc, "monitor", interval or 10_000, res, 0, reason)
 
     async def close(self) -> None:
         await self.monitors.close()
