@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..controller.records import EventKind
 from ..controller.statedb import DynamicLocation
 from ..controller.view import find_primitive
+from ..model.config import Configuration
 from ..model.scores import INFINITY
 from ..node.roles import LocalRole, roles_on
 from .configsrc import InvalidConfig
@@ -92,14 +93,14 @@ class Api:
     async def resource(self, rsc: str, op: str, body: dict[str, Any]) -> dict[str, Any]:
         d = self.d
         ctl = d.controller
-        if find_primitive(ctl.config, rsc) is None and ctl.config.find(rsc) is None:
+        if not _primitive_ids(ctl.config, rsc):
             raise HttpError(404, f"no resource {rsc!r} in the configuration")
         node = str(body.get("node") or d.node)
         await d.db.log_event(
             EventKind.COMMAND, d.node, f"command: resource {op} {rsc}", resource=rsc, task=op
         )
         if op == "restart":
-            prims = [p.id for p in (ctl.config.find(rsc) or find_primitive(ctl.config, rsc)[0]).primitives()]  # type: ignore[index]
+            prims = _primitive_ids(ctl.config, rsc)
             snap = await d.db.snapshot()
             roles = roles_on(snap.history, d.node)
             if not any(roles.get(p) and roles[p].role is not LocalRole.STOPPED for p in prims):
@@ -108,7 +109,7 @@ class Api:
             await ctl.wait_idle(60)
             return {"message": f"{rsc} restarted"}
         if op == "cleanup":
-            prims = [p.id for p in (ctl.config.find(rsc) or find_primitive(ctl.config, rsc)[0]).primitives()]  # type: ignore[index]
+            prims = _primitive_ids(ctl.config, rsc)
             for p in prims:
                 await d.db.forget_resource(p, node)
             d.agent.config = ctl.effective
@@ -153,3 +154,12 @@ class Api:
         await asyncio.sleep(0)
         await d.controller.wait_idle(60)
         return {"message": f"node {name}: {op}"}
+
+
+def _primitive_ids(config: Configuration, rsc: str) -> list[str]:
+    """The primitives a command on `rsc` acts on: a group's or clone's members, a primitive (or
+    clone instance `db:0`) itself; empty when it does not exist."""
+    found = config.find(rsc)
+    if found is not None:
+        return [p.id for p in found.primitives()]
+    return [rsc] if find_primitive(config, rsc) is not None else []
