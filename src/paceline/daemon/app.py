@@ -97,9 +97,15 @@ class Daemon:
 
     # -- start-up ---------------------------------------------------------------------------------
     def _take_lock(self) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.state_dir, 0o700)
-        fd = os.open(self.state_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.state_dir, 0o700)
+            fd = os.open(self.state_dir / "daemon.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise DaemonError(
+                f"cannot use the state directory {self.state_dir}: {e.strerror or e} "
+                "(choose another with --state-dir or PACELINE_STATE_DIR)"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
