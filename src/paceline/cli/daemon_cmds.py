@@ -123,9 +123,7 @@ def run(
 
 # -- status ----------------------------------------------------------------------------------------
 def _status_text(data: dict[str, Any]) -> str:
-    lines = [
-        f"Cluster {data['cluster']}   DC: {data['dc']}   {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
-    ]
+    lines = [f"Cluster {data['cluster']}   DC: {data['dc']}   {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"]
     lines.append("Nodes:")
     for n in data["nodes"]:
         attrs = " ".join(f"{k}={v}" for k, v in sorted(n["attributes"].items()))
