@@ -370,3 +370,20 @@ def test_start_failure_is_reported_and_run_refuses_bad_input(tmp_path: Path, por
     )
     assert out.returncode == 1 and "invalid configuration" in out.stderr and "bad.yaml:2" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_after_a_reboot_agents_temporary_state_is_forgotten(daemon: RealDaemon) -> None:
+    _started(daemon)
+    daemon.kill9()
+    (daemon.state_dir / "boot_id").write_text("a-previous-boot\n")  # as if the machine rebooted
+    daemon.start()
+    assert wait_for(lambda: daemon.resource("worker")["role"] == "Started", 10)
+    events = daemon.events()
+    second = events[
+        max(i for i, e in enumerate(events) if e["kind"] == "daemon" and "starting" in e["message"]) :
+    ]
+    assert {e["resource"] for e in second if e["kind"] == "adopt"} == {"web"}  # its process still runs
+    assert [e["resource"] for e in second if e["kind"] == "start"] == [
+        "worker"
+    ]  # Dummy's state file was gone
+    assert daemon.terminate() == 0

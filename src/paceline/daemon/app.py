@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import shutil
 import signal
 import socket
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..agents import AgentRunner, AgentSpec, LocalAgentRunner, OpRequest, ServiceEvent, become_subreaper
+from ..agents.procfs import boot_id
 from ..alerts import AlertDispatcher
 from ..controller.loop import Controller
 from ..controller.records import Event, EventKind
@@ -179,6 +181,7 @@ class Daemon:
         snap = await db.snapshot()
         agent.config = effective_config(loaded.config, self.node, snap)
         if isinstance(runner, LocalAgentRunner):
+            self._forget_previous_boot(runner)
             adopted = runner.services.adopt_all()
             for rid in adopted:
                 log.info(
@@ -234,6 +237,31 @@ class Daemon:
                 await runner.close()
             await store.close()
         return 0 if ok else 1
+
+    def _forget_previous_boot(self, runner: LocalAgentRunner) -> None:
+        """After a reboot, what agents kept in HA_RSCTMP (state files such as Dummy's) and the
+        transient node attributes describe the previous boot: clear them, as the tmpfs that
+        Pacemaker's HA_RSCTMP lives on would be. (Built-in services check the boot id themselves.)"""
+        marker = self.state_dir / "boot_id"
+        now = boot_id()
+        try:
+            before = marker.read_text().strip()
+        except OSError:
+            before = now
+        if before != now:
+            log.info(
+                "first start since a reboot: clearing agents' temporary state and transient attributes",
+                extra={"fields": {"kind": "daemon"}},
+            )
+            for p in runner.ctx.rsctmp.iterdir():
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        p.unlink()
+            with contextlib.suppress(OSError, ValueError):
+                runner.attributes.clear_transient(self.node)
+        marker.write_text(now + "\n")
 
     async def _stop_orphans(
         self, runner: LocalAgentRunner, config: Configuration, adopted: list[str]
