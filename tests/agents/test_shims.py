@@ -181,3 +181,24 @@ def test_parallel_writers_lose_nothing(make_runner: Make) -> None:
     attrs = AttributeStore(r.ctx.attr_store).attributes("n1")
     assert attrs == {f"a{i}": str(i) for i in range(16)}
     assert AttributeStore(r.ctx.attr_store).revision == 16
+
+
+@pytest.mark.slow
+def test_options_other_agents_use(make_runner: Make) -> None:
+    """SysInfo / machine-info: attrd_updater -S status; NodeUtilization: crm_attribute -z -t nodes."""
+    r = make_runner()
+    store = AttributeStore(r.ctx.attr_store)
+    assert sh(r, "attrd_updater", "-d", "0", "-S", "status", "-n", "machines", "-v", "3").returncode == 0
+    assert store.get("n1", "machines") == "3"
+    assert sh(r, "attrd_updater", "-d", "0", "-D", "-S", "state", "-n", "machines").returncode == 0
+    assert store.get("n1", "machines") is None
+    assert sh(r, "crm_attribute", "-t", "nodes", "--node", "n2", "-z", "-n", "cpu", "-v", "8").returncode == 0
+    assert store.get_node_utilization("n2", "cpu") == "8"
+    assert store.get("n2", "cpu", Lifetime.FOREVER) is None  # utilization is not a node attribute
+    q = sh(r, "crm_attribute", "--quiet", "-t", "nodes", "--node", "n2", "-z", "-n", "cpu")
+    assert q.stdout == "8\n"
+    assert sh(r, "attrd_updater", "-p", "-n", "g-gtid", "-U", "abc").returncode == 0
+    assert (
+        sh(r, "attrd_updater", "-p", "-N", "n1", "-n", "g-gtid", "-Q").stdout
+        == 'name="g-gtid" host="n1" value="abc"\n'
+    )

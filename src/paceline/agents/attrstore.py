@@ -8,6 +8,7 @@ File format (``version`` 1)::
                     "forever": {NODE: {...}}},
      "config": {NAME: V},                       # crm_attribute -t crm_config
      "utilization": {RESOURCE: {NAME: V}},      # crm_resource -z
+     "node_utilization": {NODE: {NAME: V}},     # crm_attribute -z -t nodes
      "membership": {"nodes": [{"id": 1, "name": "n1", "state": "member"}], "quorate": true},
      "locations": {RESOURCE: {"nodes": [NODE], "promoted": [NODE]}}}
 
@@ -64,6 +65,7 @@ def _empty() -> dict[str, Any]:
         "attributes": {"reboot": {}, "forever": {}},
         "config": {},
         "utilization": {},
+        "node_utilization": {},
         "membership": {},
         "locations": {},
     }
@@ -208,6 +210,18 @@ class AttributeStore:
                 data["utilization"].get(resource, {}).pop(name, None)
             else:
                 data["utilization"].setdefault(resource, {})[name] = value
+
+    def get_node_utilization(self, node: str, name: str) -> str | None:
+        v = self.read()["node_utilization"].get(node, {}).get(name)
+        return None if v is None else str(v)
+
+    def set_node_utilization(self, node: str, name: str, value: str | None) -> None:
+        """Capacity of a node (crm_attribute -z -t nodes), e.g. cpu, hv_memory."""
+        with self._update() as data:
+            if value is None:
+                data["node_utilization"].get(node, {}).pop(name, None)
+            else:
+                data["node_utilization"].setdefault(node, {})[name] = value
 
     # -- membership and locations (written by the node daemon) ---------------------------
     def set_membership(self, nodes: list[tuple[int, str, str]], quorate: bool) -> None:

@@ -2,8 +2,9 @@
 
 Covers ``-n NAME`` with ``-U/-v VALUE`` (update), ``-B VALUE`` (update value and delay),
 ``-Y`` (update delay), ``-Q`` (query; ``-A`` all nodes), ``-D`` (delete), ``-R`` (refresh, no-op),
-``-d DELAY``, ``-N NODE``, ``-l reboot|forever``, ``-p/--private``. The dampening delay is recorded
-with the value (``dampen_ms``) for the node daemon; the value itself is written at once.
+``-d DELAY``, ``-N NODE``, ``-l reboot|forever``, ``-p/--private``, ``-S SECTION`` (ignored).
+The dampening delay is recorded with the value (``dampen_ms``) for the node daemon; the value
+itself is written at once.
 Query output: ``name="N" host="H" value="V"``."""
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-l", "--lifetime")
     p.add_argument("-p", "--private", action="store_true")
     p.add_argument("-s", "--set")
+    p.add_argument("-S", "--section")  # old option (status/state): attributes here are always transient
     p.add_argument("-z", "--utilization", action="store_true")
     p.add_argument("-V", "--verbose", action="count", default=0)
     p.add_argument("-q", "--quiet", action="store_true")

@@ -1,7 +1,7 @@
 """crm_attribute shim: query, set and delete node attributes, promotion scores and cluster options.
 
 Covers: ``-N node -l reboot|forever -n name (-v value | -G | -D) [-q] [-d default]``,
-``-t nodes|status|crm_config``, ``--promotion[=RSC]`` / ``-p`` (the promotion score
+``-t nodes|status|crm_config``, ``-z`` (node utilization), ``--promotion[=RSC]`` / ``-p`` (the promotion score
 ``master-RSC``, resource from ``OCF_RESOURCE_INSTANCE`` by default, lifetime reboot).
 Query output is Pacemaker's: ``scope=status  name=N value=V`` or just ``V`` with ``-q``; a missing
 attribute prints an error and exits 105."""
@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from paceline.agents.attrstore import Lifetime, promotion_attribute
+from paceline.agents.attrstore import AttributeStore, Lifetime, promotion_attribute
 from paceline.agents.shims._common import EX_NOSUCH, EX_OK, EX_USAGE, fail, local_node, store
 
 PROG = "crm_attribute"
@@ -67,6 +67,8 @@ def run(args: argparse.Namespace, prog: str = PROG) -> int:
         else:
             return _config(args, s, name, "crm_config", prog)
     node = args.node or local_node()
+    if args.utilization:
+        return _node_utilization(args, s, node, name, prog)
     scope = "status" if lifetime is Lifetime.REBOOT else "nodes"
     if args.value is not None:
         s.set(node, name, args.value, lifetime)
@@ -84,6 +86,23 @@ def run(args: argparse.Namespace, prog: str = PROG) -> int:
             print("Error performing operation: No such device or address", file=sys.stderr)
             return EX_NOSUCH
     print(value if args.quiet else f"scope={scope}  name={name} value={value}")
+    return EX_OK
+
+
+def _node_utilization(args: argparse.Namespace, s: AttributeStore, node: str, name: str, prog: str) -> int:
+    if args.value is not None:
+        s.set_node_utilization(node, name, args.value)
+        return EX_OK
+    if args.delete:
+        s.set_node_utilization(node, name, None)
+        return EX_OK
+    value = s.get_node_utilization(node, name)
+    if value is None:
+        value = args.default
+    if value is None:
+        print("Error performing operation: No such device or address", file=sys.stderr)
+        return EX_NOSUCH
+    print(value if args.quiet else f"scope=nodes  name={name} value={value}")
     return EX_OK
 
 
