@@ -380,6 +380,8 @@ class _Assigner:
     def _add_dependent_scores(self, inst: Inst, c: Coloc) -> None:
         if not c.influence or c.dependent_role is Role.PROMOTED:
             return
+        if c.dependent.clone is not None and c.dependent is not self.w.clone_children[c.dependent.clone][0]:
+            return  # a dependent clone's preferences count once, through its first instance
         factor = c.score / INFINITY
         merged = self._merge(
             c.dependent, dict(inst.allowed), c.node_attribute, factor, set(), inst.clone is not None
@@ -412,9 +414,10 @@ class _Assigner:
     ) -> dict[str, int] | None:
         """Pacemaker's add_colocated_node_scores: fold `rsc`'s best matching scores (times
         `factor`) into `nodes`, then recurse along its colocations; None means "roll back"."""
-        if rsc.id in seen:
+        key = rsc.clone or rsc.id  # a clone's instances share preferences: merge the clone once
+        if key in seen:
             return nodes
-        seen = seen | {rsc.id}
+        seen = seen | {key}
         work = dict(nodes)
         for n in work:
             value = self.w.nodes[n].attributes.get(attr, "")
@@ -448,10 +451,15 @@ class _Assigner:
         this_with: bool,
     ) -> dict[str, int]:
         colocs = self.this_with.get(rsc.id, []) if this_with else self.with_this.get(rsc.id, [])
+        done: set[str] = set()
         for c in colocs:
             if not this_with and not c.influence:
                 continue
             other = c.primary[0] if this_with else c.dependent
+            other_key = other.clone or other.id
+            if other_key in done or other_key in seen:
+                continue
+            done.add(other_key)
             sub = self._merge(
                 other, work, c.node_attribute, factor * c.score / INFINITY, seen, only_positive, this_with
             )
