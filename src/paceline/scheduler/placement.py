@@ -411,6 +411,7 @@ class _Assigner:
         seen: set[str],
         only_positive: bool,
         this_with: bool = False,
+        depth: int = 0,
     ) -> dict[str, int] | None:
         """Pacemaker's add_colocated_node_scores: fold `rsc`'s best matching scores (times
         `factor`) into `nodes`, then recurse along its colocations; None means "roll back"."""
@@ -430,16 +431,18 @@ class _Assigner:
                 continue
             wf = factor * score
             weight = int(wf - 0.5) if wf < 0 else int(wf + 0.5)
-            # Deliberate difference from Pacemaker: it rounds a tiny non-zero attenuated score up
-            # to +/-1, which lets a resource's own placement feed back into the next plan (a plan
-            # that moves things again after it was carried out). No suite case depends on it.
+            # Pacemaker keeps a tiny attenuated score from vanishing by rounding it to +/-1. We do
+            # so for a direct colocation only: through a chain (factor of factors) the rounding
+            # lets a resource's own new placement feed back and move things again next time.
+            if weight == 0 and score != 0 and depth == 0:
+                weight = 1 if factor > 0 else -1
             new = add_scores(weight, work[n])
             if only_positive and new < 0 and work[n] >= 0:
                 continue
             work[n] = new
         if not self._any_available(work):
             return None
-        return self._recurse(rsc, work, factor, seen, only_positive, this_with)
+        return self._recurse(rsc, work, factor, seen, only_positive, this_with, depth)
 
     def _recurse(
         self,
@@ -449,6 +452,7 @@ class _Assigner:
         seen: set[str],
         only_positive: bool,
         this_with: bool,
+        depth: int = 0,
     ) -> dict[str, int]:
         colocs = self.this_with.get(rsc.id, []) if this_with else self.with_this.get(rsc.id, [])
         done: set[str] = set()
@@ -461,7 +465,8 @@ class _Assigner:
                 continue
             done.add(other_key)
             sub = self._merge(
-                other, work, c.node_attribute, factor * c.score / INFINITY, seen, only_positive, this_with
+                other, work, c.node_attribute, factor * c.score / INFINITY, seen, only_positive, this_with,
+                depth + 1,
             )
             if sub is not None:
                 work = sub
