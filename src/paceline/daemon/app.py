@@ -227,8 +227,16 @@ class Daemon:
             await asyncio.wait({ctl_task}, timeout=5)
             attr_task.cancel()
             await agent.close()
+            left = sorted(
+                rid
+                for rid, view in roles_on((await db.snapshot()).history, self.node).items()
+                if view.role is not LocalRole.STOPPED
+            )
+            ok = ok and not left
             await db.log_event(
-                EventKind.DAEMON, self.node, "stopped" + ("" if ok else " (some resources did not stop)")
+                EventKind.DAEMON,
+                self.node,
+                "stopped" + (f"; NOT stopped (check by hand): {', '.join(left)}" if left else ""),
             )
             await self.alerts.drain(5)
             await self.alerts.close()
