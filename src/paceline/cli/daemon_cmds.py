@@ -163,6 +163,9 @@ def status(
             try:
                 code, data = client.request("GET", "/status")
                 text = render(data) if code == 200 else f"paceline: {data.get('error', 'failed')}"
+                if code == 200 and not as_json:
+                    _, evs = client.request("GET", "/events?limit=6")
+                    text += "\nRecent events:\n" + "\n".join(_event_line(e) for e in evs.get("events", []))
             except (NoDaemon, httpx.HTTPError) as e:
                 text = f"paceline: {e} (retrying every {interval:g}s)"
             sys.stdout.write("\x1b[H\x1b[2J" + text + "\n")
@@ -307,6 +310,11 @@ def make_config_show(original: Callable[..., None] | None) -> Callable[..., None
     return show
 
 
+def _event_line(e: dict[str, Any]) -> str:
+    when = datetime.fromtimestamp(e["time"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{e['seq']:>6} {when} {e['kind']:<15} {e['message']}"
+
+
 # -- events ------------------------------------------------------------------------------------------
 def events(
     state_dir: StateDir = None,
@@ -327,8 +335,7 @@ def events(
                 if as_json:
                     print(json.dumps(e))
                 else:
-                    when = datetime.fromtimestamp(e["time"], UTC).strftime("%Y-%m-%d %H:%M:%S")
-                    print(f"{e['seq']:>6} {when} {e['kind']:<15} {e['message']}")
+                    print(_event_line(e))
             if not follow:
                 return
             sys.stdout.flush()
