@@ -247,14 +247,32 @@ def test_determinism_under_reordering_of_nodes_constraints_and_history(case: Cas
 @PROPS
 @given(cases())
 def test_convergence_apply_then_replan_asks_for_nothing_but_monitors(case: Case) -> None:
-    first = schedule(case.config, case.state, NOW)
-    after = apply_transition(case.state, first, case.config)
-    second = schedule(case.config, after, NOW)
-    leftover = [a.id for a in second.actions if a.kind is not ActionKind.MONITOR]
-    assert leftover == [], second.summary
-    assert {r: dict(n) for r, n in second.placement.items()} == {
-        r: dict(n) for r, n in first.placement.items()
-    }
+    """Carrying out a plan and planning again leaves nothing to do.
+
+    One exception is Pacemaker's own semantics: an advisory colocation folds the dependent's
+    preferences, stickiness included, into its primary (see the suite's coloc-dependee-should-stay),
+    so a dependent that has just started can pull a clone copy after it one plan later. With
+    advisory colocations we therefore require convergence within three plans, never undoing what
+    an earlier plan did; without them, in one.
+    """
+    advisory = any(abs(c.score) < INFINITY for c in case.config.colocations)
+    state = case.state
+    first = schedule(case.config, state, NOW)
+    started = {(a.resource, a.node) for a in first.actions if a.kind is ActionKind.START}
+    plan = first
+    for _ in range(3 if advisory else 1):
+        state = apply_transition(state, plan, case.config)
+        plan = schedule(case.config, state, NOW)
+        undone = {(a.resource, a.node) for a in plan.actions if a.kind is ActionKind.STOP} & started
+        assert undone == set(), plan.summary
+        leftover = [a.id for a in plan.actions if a.kind is not ActionKind.MONITOR]
+        if not leftover:
+            break
+    assert leftover == [], plan.summary
+    if not advisory:
+        assert {r: dict(n) for r, n in plan.placement.items()} == {
+            r: dict(n) for r, n in first.placement.items()
+        }
 
 
 @PROPS
