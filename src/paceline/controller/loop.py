@@ -11,8 +11,8 @@ Invariants:
 - A wake-up (failure, configuration change, command) during a pass stops new actions from being
   launched; the actions in flight run to completion and are recorded, then the loop plans again.
   An action is never abandoned half-way.
-- Recurring monitors follow the history after every pass; monitor actions in a transition are
-  left to them.
+- Recurring monitors follow the history after every pass (none in maintenance); monitor actions
+  in a transition are left to them.
 - Fail counts whose failure-timeout has passed are cleared at the start of a pass (an `expiry`
   event each), and the loop wakes by itself when the next one is due.
 - A stop because a resource reached its migration-threshold is reported as an `escalation` event
@@ -58,7 +58,7 @@ class Executor(Protocol):
 
     async def execute(self, action: Action) -> bool: ...
 
-    def sync_monitors(self, history: tuple[OpRecord, ...]) -> None: ...
+    def sync_monitors(self, history: tuple[OpRecord, ...], paused: bool = False) -> None: ...
 
     def attributes(self) -> Mapping[str, str]: ...
 
@@ -200,7 +200,7 @@ class Controller:
         eff, snap, t = await self.plan()
         self.last_transition = t
         self.executor.config = eff
-        self.executor.sync_monitors(snap.history)
+        self.executor.sync_monitors(snap.history, self._monitors_paused())
         actions = [a for a in t.actions if a.kind is not ActionKind.MONITOR]
         if not actions:
             self._repeat = ((), 0)
@@ -221,8 +221,13 @@ class Controller:
         await self._report_escalations(eff, snap, actions)
         await self._execute(eff, actions)
         snap = await self.db.snapshot()
-        self.executor.sync_monitors(snap.history)
+        self.executor.sync_monitors(snap.history, self._monitors_paused())
         return True
+
+    def _monitors_paused(self) -> bool:
+        """Maintenance (of the cluster or of this node): resources are left alone, unmonitored."""
+        me = self.last_state.node(self.node)
+        return self.effective.options.maintenance_mode or (me is not None and me.maintenance)
 
     async def _execute(self, eff: Configuration, actions: list[Action]) -> bool:
         deps = complete_edges(eff, actions)

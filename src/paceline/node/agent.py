@@ -248,11 +248,11 @@ class NodeAgent:
         await asyncio.gather(*(one(r) for r in ids))
 
     # -- recurring monitors ------------------------------------------------------------------------
-    def sync_monitors(self, history: tuple[OpRecord, ...]) -> None:
+    def sync_monitors(self, history: tuple[OpRecord, ...], paused: bool = False) -> None:
         """Run exactly the recurring monitors of what the history says runs here, healthy
-        (clone instances by their instance id, `db:0`)."""
+        (clone instances by their instance id, `db:0`); none at all when `paused` (maintenance)."""
         self._history = history
-        roles = roles_on(history, self.node)
+        roles = roles_on(history, self.node) if not paused else {}
         wanted: list[MonitorSpec] = []
         for rid, view in sorted(roles.items()):
             found = find_primitive(self.config, rid)
