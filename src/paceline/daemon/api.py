@@ -68,7 +68,9 @@ class Api:
     async def status(self) -> dict[str, Any]:
         ctl = self.d.controller
         snap = await self.d.db.snapshot()
-        return build_status(ctl.effective, snap, self.d.node, self.d.agent.attributes(), self.d.stopping)
+        data = build_status(ctl.effective, snap, self.d.node, self.d.agent.attributes(), self.d.stopping)
+        data["dc"] = await self.d.membership.dc() or ""
+        return data
 
     async def config_get(self, rest: list[str]) -> Any:
         if not rest:

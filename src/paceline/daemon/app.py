@@ -32,6 +32,7 @@ from ..controller.statedb import StateDB
 from ..controller.view import effective_config
 from ..model.config import Configuration
 from ..node.agent import NodeAgent
+from ..node.membership import Membership
 from ..node.roles import LocalRole, roles_on
 from ..scheduler.transition import Transition
 from ..store import Clock, MemoryStore, SqlitePersistence, Store, SystemClock
@@ -167,6 +168,8 @@ class Daemon:
         for w in loaded.warnings:
             log.warning(w, extra={"fields": {"kind": "config"}})
         self.node = _node_name(loaded.config, self._node_given)
+        self.membership = Membership(store, self.clock, self.node)
+        await self.membership.join()
         become_subreaper()
         runner = self._runner or LocalAgentRunner(self.state_dir / "agents", self.node)
         self.runner = runner
@@ -210,6 +213,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._reload_file()))
         ctl_task = loop.create_task(controller.run())
         attr_task = loop.create_task(self._watch_attributes())
+        member_task = loop.create_task(self.membership.run())
         log.info(
             "running %d resources on %s; API on %s",
             sum(1 for _ in loaded.config.primitives()),
@@ -226,6 +230,7 @@ class Daemon:
             controller.stop()
             await asyncio.wait({ctl_task}, timeout=5)
             attr_task.cancel()
+            member_task.cancel()
             await agent.close()
             left = sorted(
                 rid
@@ -243,6 +248,7 @@ class Daemon:
             await server.close()
             if isinstance(runner, LocalAgentRunner):
                 await runner.close()
+            await self.membership.leave()
             await store.close()
         return 0 if ok else 1
 
