@@ -172,6 +172,8 @@ def _propagate(w: Working, g: Graph) -> None:
             else:
                 unrunnable = False
             required = any(a.required and a.runnable for a in first_actions)
+            if required and first_task == "start" and _clone_stays_up(g, first_insts):
+                required = False  # a clone already up elsewhere: a new copy restarts nobody
             for then in then_actions:
                 if unrunnable and then.runnable and then_task == "start":
                     then.runnable = False
@@ -184,6 +186,20 @@ def _propagate(w: Working, g: Graph) -> None:
         for inst in w.insts.values():
             changed |= _restart_rules(g, inst)
         _block_colocated(w, g)
+
+
+def _clone_stays_up(g: Graph, insts: list[Inst]) -> bool:
+    """Some instance of this clone runs now and keeps running where it is."""
+    if not insts or insts[0].clone is None:
+        return False
+    for i in insts:
+        cur = i.current_node
+        if cur is None or i.assigned != cur:
+            continue
+        start = g.get(i, "start", cur)
+        if start is not None and not start.required:
+            return True
+    return False
 
 
 def _is_group_label(w: Working, label: str) -> bool:
@@ -267,17 +283,13 @@ def _block_colocated(w: Working, g: Graph) -> None:
 
 
 def _order_edges(w: Working, g: Graph) -> list[tuple[list[Inst], str, list[Inst], str, bool, str]]:
+    """Every ordering as (first instances, task, then instances, task, mandatory, label).
+
+    Order constraints come before the groups' own member orderings, so that a restart caused by
+    something outside a group names that cause. A constraint on a group as "then" reaches every
+    member (through the group's start, as in Pacemaker).
+    """
     out: list[tuple[list[Inst], str, list[Inst], str, bool, str]] = []
-    for gid, members in w.group_members.items():
-        ordered = True
-        for rsc in w.config.resources:
-            if rsc.id == gid:
-                ordered = is_true(rsc.meta.get("ordered"), True)
-        if not ordered:
-            continue
-        for prev, cur in itertools.pairwise(members):
-            out.append(([prev], "start", [cur], "start", True, f"{prev.id} start"))
-            out.append(([cur], "stop", [prev], "stop", True, f"{cur.id} stop"))
     for order in w.config.orders:
         firsts = w.members_of(order.first)
         thens = w.members_of(order.then)
@@ -288,11 +300,19 @@ def _order_edges(w: Working, g: Graph) -> list[tuple[list[Inst], str, list[Inst]
         ta = _task(order.then_action)
         is_collective = order.first in w.group_members or order.first in w.clone_children
         label = f"{order.first} {'running' if is_collective and fa == 'start' else fa}"
-        if order.then in w.group_members:
-            thens = thens[:1] if ta == "start" else thens
         out.append((firsts, fa, thens, ta, mandatory, label))
         if order.symmetrical and fa == "start" and ta == "start":
             out.append((thens, "stop", firsts, "stop", mandatory, f"{order.then} stop"))
+    for gid, members in w.group_members.items():
+        ordered = True
+        for rsc in w.config.resources:
+            if rsc.id == gid:
+                ordered = is_true(rsc.meta.get("ordered"), True)
+        if not ordered:
+            continue
+        for prev, cur in itertools.pairwise(members):
+            out.append(([prev], "start", [cur], "start", True, f"{prev.id} start"))
+            out.append(([cur], "stop", [prev], "stop", True, f"{cur.id} stop"))
     return out
 
 

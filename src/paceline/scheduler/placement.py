@@ -465,7 +465,13 @@ class _Assigner:
                 continue
             done.add(other_key)
             sub = self._merge(
-                other, work, c.node_attribute, factor * c.score / INFINITY, seen, only_positive, this_with,
+                other,
+                work,
+                c.node_attribute,
+                factor * c.score / INFINITY,
+                seen,
+                only_positive,
+                this_with,
                 depth + 1,
             )
             if sub is not None:
@@ -501,9 +507,6 @@ class _Assigner:
                         self.assign(p)
                 if not any(p.provisional for p in c.primary):
                     self._apply_coloc_to_scores(m, c)
-            for c in self.with_this.get(m.id, []):
-                if c.dependent.id not in ids:
-                    self._add_dependent_scores(m, c)
         self._swap_extra_copies(members)
         per_node: dict[str, int] = {}
         # Instances already running stay where they are when allowed.
@@ -517,9 +520,17 @@ class _Assigner:
                 m.provisional = False
                 m.assigned = cur
                 info.num_assigned += 1
-        for m in members:
-            if not m.provisional:
-                continue
+
+        # Pacemaker's instance order for the remaining ones: a copy whose node now scores below
+        # zero goes last (it is stopped, and a fresh instance starts elsewhere); otherwise running
+        # copies come first and move (a copy on a node that is merely unavailable is moved).
+        def order(m: Inst) -> tuple[int, int]:
+            cur = m.current_node
+            banned = cur is not None and m.allowed.get(cur, 0) < 0
+            return (1 if banned else 0, -m.role.rank)
+
+        rest = sorted((m for m in members if m.provisional), key=order)
+        for m in rest:
             if not m.managed:
                 m.provisional = False
                 m.assigned = m.current_node
@@ -527,15 +538,16 @@ class _Assigner:
             if m.target_role is Role.STOPPED:
                 m.provisional = False
                 continue
+            scores = self._instance_scores(m, ids, per_node, node_max)
             candidates = [
                 n
-                for n, s in m.allowed.items()
+                for n, s in scores.items()
                 if self.w.nodes[n].available and s >= 0 and per_node.get(n, 0) < node_max
             ]
             if not candidates:
                 m.provisional = False
                 continue
-            best = min(candidates, key=lambda n: (-m.allowed[n], self.w.nodes[n].num_assigned, n))
+            best = min(candidates, key=lambda n: (-scores[n], self.w.nodes[n].num_assigned, n))
             per_node[best] = per_node.get(best, 0) + 1
             m.provisional = False
             m.assigned = best
@@ -543,6 +555,22 @@ class _Assigner:
         for m in members:
             m.allocating = False
         self._set_roles(cid)
+
+    def _instance_scores(
+        self, m: Inst, ids: set[str], per_node: dict[str, int], node_max: int
+    ) -> dict[str, int]:
+        """An instance's scores with full nodes excluded and its dependents' aversions folded in
+        (rolled back where they would leave no node)."""
+        scores = {n: (-INFINITY if per_node.get(n, 0) >= node_max else s) for n, s in m.allowed.items()}
+        for c in self.with_this.get(m.id, []):
+            # Instances take in only the anti-colocations of the clone's dependents (as
+            # Pacemaker's instance assignment does); positive ones act on the clone as a whole.
+            if c.dependent.id in ids or not c.influence or c.dependent_role is Role.PROMOTED or c.score >= 0:
+                continue
+            merged = self._merge(c.dependent, scores, c.node_attribute, c.score / INFINITY, set(ids), False)
+            if merged is not None:
+                scores = merged
+        return scores
 
     def _can_stay(self, m: Inst) -> bool:
         cur = m.current_node

@@ -219,14 +219,11 @@ def _apply_history(w: Working) -> None:
 
     # Entries that show the resource active claim clone instance numbers first (Pacemaker numbers
     # anonymous instances by the active copies it finds, in status order).
-    # Copies on nodes that can keep them come first, so that a copy beyond clone-max is one that
-    # has to stop anyway. Node names, not input order, break ties (the result must not depend on
-    # the order the history arrives in).
-    def claim_order(kv: tuple[tuple[str, str], list[OpRecord]]) -> tuple[int, int, str, str]:
+    # Node names, not input order, break ties: the result must not depend on the order the
+    # history arrives in (Pacemaker uses the status section's order, usually the same).
+    def claim_order(kv: tuple[tuple[str, str], list[OpRecord]]) -> tuple[int, str, str]:
         (rsc_id, node), records = kv
-        info = w.nodes.get(node)
-        usable = info is not None and info.available
-        return (0 if _entry_active(records) else 1, 0 if usable else 1, node, rsc_id)
+        return (0 if _entry_active(records) else 1, node, rsc_id)
 
     entries = sorted(by_rsc_node.items(), key=claim_order)
     for (rsc_id, node), records in entries:
