@@ -1,7 +1,8 @@
 """Helpers for tests that run the real daemon (`paceline run`) as a subprocess.
 
 Every process a test starts is stopped by PID by the test: the daemon (SIGTERM, then SIGKILL),
-and afterwards any service process still recorded in the state directory.
+any service process still recorded in the state directory, and the mini init the daemons run
+under (`minit.py`, which reaps what a killed daemon leaves behind, as init would).
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -70,20 +73,67 @@ constraints:
 
 
 class RealDaemon:
+    """`paceline run` under a per-test mini init (`minit.py`) that reaps orphans as init would."""
+
     def __init__(self, state_dir: Path, config: Path | None) -> None:
         self.state_dir = state_dir
         self.config = config
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
         self.log = state_dir.parent / f"{state_dir.name}-daemon.log"
+        self._init: subprocess.Popen[str] | None = None
+        self._lines: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._exits: dict[int, int] = {}
+
+    def _ensure_init(self) -> subprocess.Popen[str]:
+        if self._init is None:
+            self._init = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("minit.py"))],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            out = self._init.stdout
+            assert out is not None
+            threading.Thread(
+                target=lambda: [self._lines.put(json.loads(ln)) for ln in out], daemon=True
+            ).start()
+        return self._init
+
+    def _next(self, key: str, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            if "exited" in msg:
+                self._exits[int(msg["exited"])] = int(msg["code"])
+            if key in msg:
+                return msg
 
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         args = [sys.executable, "-m", "paceline.cli.main", "run", "--state-dir", str(self.state_dir)]
         if self.config is not None:
             args.insert(4, str(self.config))
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        init = self._ensure_init()
+        assert init.stdin is not None
+        init.stdin.write(json.dumps({"args": args, "log": str(self.log)}) + "\n")
+        init.stdin.flush()
+        self.pid = int(self._next("started", 10)["started"])
         assert wait_for(lambda: self.client.request("GET", "/status")[0] == 200, 15), self.log.read_text()
+
+    def signal(self, sig: int) -> None:
+        assert self.pid is not None
+        os.kill(self.pid, sig)
+
+    def wait(self, timeout: float) -> int:
+        """The daemon's exit code (negative: killed by that signal)."""
+        assert self.pid is not None
+        deadline = time.monotonic() + timeout
+        while self.pid not in self._exits:
+            try:
+                self._next("exited", max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"daemon {self.pid} still runs after {timeout}s") from None
+        return self._exits[self.pid]
 
     @property
     def client(self) -> DaemonClient:
@@ -116,30 +166,35 @@ class RealDaemon:
             return None
 
     def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(5)
+        self.signal(signal.SIGKILL)
+        assert self.wait(5) == -signal.SIGKILL
 
     def terminate(self, timeout: float = 20) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
+        self.signal(signal.SIGTERM)
         try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+            return self.wait(timeout)
+        except TimeoutError:
+            self.signal(signal.SIGKILL)
             raise
 
     def cleanup(self) -> None:
-        """Stop whatever is left: the daemon, then recorded service processes (by PID)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
+        """Stop whatever is left: the daemon, recorded service processes (by PID), the mini init."""
+        if self.pid is not None and self.pid not in self._exits:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
         services = self.state_dir / "agents" / "services"
         for f in services.glob("*.json") if services.exists() else []:
             with contextlib.suppress(OSError, ValueError, KeyError):
                 pid = int(json.loads(f.read_text())["pid"])
                 os.killpg(pid, signal.SIGKILL)
+        if self._init is not None:
+            assert self._init.stdin is not None
+            self._init.stdin.close()
+            try:
+                self._init.wait(5)
+            except subprocess.TimeoutExpired:
+                self._init.kill()
+                self._init.wait()
 
 
 def no_daemon(d: RealDaemon) -> bool:

@@ -193,8 +193,7 @@ def test_invalid_config_on_reload_is_rejected_and_services_untouched(daemon: Rea
     # SIGHUP with a broken file: rejected as well
     assert daemon.config is not None
     daemon.config.write_text(bad.read_text())
-    assert daemon.proc is not None
-    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.signal(signal.SIGHUP)
     assert wait_for(
         lambda: sum(e["kind"] == "config" and "rejected" in e["message"] for e in daemon.events()) == 2
     )
@@ -208,7 +207,7 @@ def test_invalid_config_on_reload_is_rejected_and_services_untouched(daemon: Rea
             "ops: {monitor: {interval: 10s}}", "params: {fake: x}\n    ops: {monitor: {interval: 10s}}"
         )
     )
-    daemon.proc.send_signal(signal.SIGHUP)
+    daemon.signal(signal.SIGHUP)
     assert wait_for(lambda: len(daemon.cli("config", "history").stdout.strip().splitlines()) == 2)
     assert wait_for(lambda: any(e["task"] == "reload" for e in daemon.events()))
     assert daemon.service_pid() == pid

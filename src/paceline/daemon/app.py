@@ -170,7 +170,8 @@ class Daemon:
         self.node = _node_name(loaded.config, self._node_given)
         self.membership = Membership(store, self.clock, self.node)
         await self.membership.join()
-        become_subreaper()
+        if self._runner is None:
+            become_subreaper()  # orphans of agents (double-forking daemons) are ours to reap
         runner = self._runner or LocalAgentRunner(self.state_dir / "agents", self.node)
         self.runner = runner
         controller: Controller | None = None
