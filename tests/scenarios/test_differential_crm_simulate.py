@@ -138,9 +138,8 @@ def clusters(draw: st.DrawFn) -> tuple[Configuration, ClusterState]:
 
 def describe(config: Configuration, state: ClusterState) -> str:
     """A compact account of a generated cluster for failure messages."""
-    out = [
-        f"nodes {[(n.name, 'standby' if n.standby else 'online' if n.online else 'offline') for n in state.nodes]}"
-    ]
+    nodes = [(n.name, "standby" if n.standby else "online" if n.online else "offline") for n in state.nodes]
+    out = [f"nodes {nodes}"]
     for r in config.resources:
         if isinstance(r, Group):
             out.append(f"group {r.id} {[m.id for m in r.members]}")

@@ -500,6 +500,7 @@ class _Assigner:
         for m in members:
             m.allocating = True
         ids = {m.id for m in members}
+        before = {m.id: dict(m.allowed) for m in members}  # scores before colocations, for ordering
         for m in members:
             for c in self.this_with.get(m.id, []):
                 for p in c.primary:
@@ -512,10 +513,16 @@ class _Assigner:
         # Instances already running stay where they are when allowed.
         for m in members:
             cur = m.current_node
-            if cur is None or not m.managed or m.target_role is Role.STOPPED:
-                continue
+            if cur is None or not m.managed or m.target_role is Role.STOPPED or cur in m.failed_on:
+                continue  # a failed copy is placed afresh, like any other instance
             info = self.w.nodes[cur]
-            if info.available and m.allowed.get(cur, -INFINITY) >= 0 and per_node.get(cur, 0) < node_max:
+            best = max(
+                (v for n, v in m.allowed.items() if self.w.nodes[n].available and per_node.get(n, 0) < node_max),
+                default=-INFINITY,
+            )
+            here = m.allowed.get(cur, -INFINITY)
+            # Kept in place only where it scores at least as well as anywhere else it could go.
+            if info.available and here >= 0 and here >= best and per_node.get(cur, 0) < node_max:
                 per_node[cur] = per_node.get(cur, 0) + 1
                 m.provisional = False
                 m.assigned = cur
@@ -526,7 +533,7 @@ class _Assigner:
         # copies come first and move (a copy on a node that is merely unavailable is moved).
         def order(m: Inst) -> tuple[int, int]:
             cur = m.current_node
-            banned = cur is not None and m.allowed.get(cur, 0) < 0
+            banned = cur is not None and before[m.id].get(cur, 0) < 0
             return (1 if banned else 0, -m.role.rank)
 
         rest = sorted((m for m in members if m.provisional), key=order)
@@ -547,7 +554,10 @@ class _Assigner:
             if not candidates:
                 m.provisional = False
                 continue
-            best = min(candidates, key=lambda n: (-scores[n], self.w.nodes[n].num_assigned, n))
+            cur = m.current_node
+            best = min(
+                candidates, key=lambda n: (-scores[n], self.w.nodes[n].num_assigned, 0 if n == cur else 1, n)
+            )
             per_node[best] = per_node.get(best, 0) + 1
             m.provisional = False
             m.assigned = best
