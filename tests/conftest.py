@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -21,10 +24,6 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
 
 # CI runs the same generated examples every time (a failure there must be reproducible, and a
 # green run must not depend on luck); locally Hypothesis keeps exploring new ones.
-import os  # noqa: E402
-
-from hypothesis import settings  # noqa: E402
-
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
