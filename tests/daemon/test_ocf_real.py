@@ -107,3 +107,27 @@ def test_health_agent_attributes_reach_node_status(tmp_path: Path) -> None:
         assert d.terminate() == 0
     finally:
         d.cleanup()
+
+
+def test_promotable_stateful_is_promoted_reported_and_stopped(tmp_path: Path) -> None:
+    if not Path("/usr/lib/ocf/resource.d/pacemaker/Stateful").exists():
+        pytest.skip("pacemaker-resource-agents is not installed")
+    rid = f"pltest{os.getpid()}"
+    state_file = tmp_path / "stateful.state"
+    cfg = tmp_path / "prom.yaml"
+    cfg.write_text(
+        "cluster: {name: p, options: {stonith-enabled: false}}\nresources:\n"
+        f"  - promotable: {rid}-clone\n    resource:\n      id: {rid}\n      agent: ocf:pacemaker:Stateful\n"
+        f"      params: {{state: {state_file}}}\n"
+        "      ops:\n        monitor: [{interval: 1s, role: Promoted}, {interval: 2s, role: Unpromoted}]\n"
+    )
+    d = RealDaemon(tmp_path / "state", cfg)
+    try:
+        d.start()
+        assert wait_for(lambda: d.resource(rid)["role"] == "Promoted", 15)
+        assert d.status()["nodes"][0]["attributes"].get(f"master-{rid}")
+        assert state_file.read_text().strip().lower() in ("master", "promoted")
+        assert d.terminate() == 0
+        assert not state_file.exists()
+    finally:
+        d.cleanup()

@@ -96,7 +96,7 @@ def test_maintenance_node_stops_monitoring_and_leaves_resources_alone() -> None:
     run(h, body)
 
 
-def test_clone_instances_are_monitored_recovered_and_reported_by_instance_id() -> None:
+def test_anonymous_clone_instances_run_and_are_recorded_under_the_primitive_id() -> None:
     from paceline.daemon.status import build_status
 
     h = Harness(
@@ -105,14 +105,32 @@ def test_clone_instances_are_monitored_recovered_and_reported_by_instance_id() -
     )
 
     async def body(h: Harness) -> None:
-        assert h.fake.running == {"ping:0"}
-        assert h.agent.monitors.active == [("ping:0", 5000)]
-        h.fake.kill("ping:0")
+        assert h.fake.running == {"ping"}
+        assert h.agent.monitors.active == [("ping", 5000)]
+        h.fake.kill("ping")
         await h.advance(5)
-        assert h.fake.running == {"ping:0"} and await h.failcount("ping:0") == 1
+        assert h.fake.running == {"ping"} and await h.failcount("ping") == 1
+        assert h.ctl.last_transition.actions == ()
         status = build_status(h.ctl.effective, await h.db.snapshot(), "n1", {})
-        assert [(r["id"], r["role"], r["failcount"]) for r in status["resources"]] == [
-            ("ping:0", "Started", 1)
-        ]
+        assert [(r["id"], r["role"], r["failcount"]) for r in status["resources"]] == [("ping", "Started", 1)]
+
+    run(h, body)
+
+
+def test_a_promoted_instance_is_demoted_then_stopped_at_shutdown() -> None:
+    h = Harness(
+        "cluster: {name: t, options: {stonith-enabled: false}}\nresources:\n  - promotable: dbc\n"
+        "    resource:\n      id: db\n      agent: ocf:pacemaker:Stateful\n"
+        "      ops: {monitor: [{interval: 5s, role: Promoted}, {interval: 6s, role: Unpromoted}]}\n"
+    )
+    h.agent._attributes = lambda: {"master-db": "10"}
+
+    async def body(h: Harness) -> None:
+        assert h.fake.promoted == {"db"}
+        assert h.agent.monitors.active == [("db", 5000)]
+        h.fake.calls.clear()
+        assert await h.ctl.stop_everything()
+        assert h.actions("db") == [("db", "demote"), ("db", "stop")]
+        assert h.fake.running == set()
 
     run(h, body)

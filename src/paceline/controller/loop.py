@@ -182,14 +182,13 @@ class Controller:
         """Snapshot and schedule, without running anything."""
         snap = await self.db.snapshot()
         eff = effective_config(self.config, self.node, snap)
-        options = eff.options
-        if self._stop_all:
-            options = replace(options, stop_all_resources=True)
         if self._forced_stop:
             meta = {rid: {"target-role": "Stopped"} for rid in self._forced_stop}
             eff = effective_config(self.config, self.node, replace(snap, meta={**snap.meta, **meta}))
-        eff = replace(eff, options=options)
         state = cluster_state(eff, snap, self.node, self.executor.attributes())
+        if self._stop_all:  # this node shuts down: the scheduler stops what runs here, in order
+            nodes = tuple(replace(n, shutdown=True) if n.name == self.node else n for n in state.nodes)
+            state = replace(state, nodes=nodes)
         self.effective, self.last_state = eff, state
         return eff, snap, schedule(eff, state, self.clock.time())
 
@@ -330,7 +329,8 @@ class Controller:
         return False
 
     async def stop_everything(self) -> bool:
-        """Shutdown: stop every resource (in reverse order) and return when nothing runs."""
+        """Shutdown: stop every resource (in reverse order) and return when nothing runs. The
+        node is marked `shutdown` in the state the scheduler gets, as Pacemaker's shutdown does."""
         async with self._lock:
             self._stop_all = True
             return await self.converge()

@@ -12,6 +12,7 @@ Invariants:
   ERR_GENERIC for a failing probe), unless an operation on that resource is in flight (its own
   result decides) or it is not running per the history. They are recorded once: the resource's
   monitors are cancelled at the same moment.
+- Anonymous clone instances (`db:0`) run and are recorded under their primitive's id (`db`).
 - Reloads are not recorded in the history (they do not change the role); they are logged.
 """
 
@@ -99,6 +100,17 @@ class NodeAgent:
         """This node's transient attributes (health agents and shims write them)."""
         return self._attributes() if self._attributes is not None else {}
 
+    def history_id(self, rsc: str) -> str:
+        """The id a resource's operations run and are recorded under on this node: an anonymous
+        clone's instance (`db:0`) is its primitive (`db`), as Pacemaker records anonymous clones
+        (instances are interchangeable; the scheduler maps the history back to an instance)."""
+        found = find_primitive(self.config, rsc)
+        if found is None or found[2] is None:
+            return rsc
+        if is_true(found[2].meta.get("globally-unique")):
+            return rsc
+        return found[0].id
+
     # -- recording -------------------------------------------------------------------------------
     async def _record(
         self, rsc: str, task: str, interval_ms: int, res: OpResult, expected_rc: int = 0, reason: str = ""
@@ -144,7 +156,7 @@ class NodeAgent:
         if action.kind is ActionKind.FENCE:
             await self.db.log_event(EventKind.NODE, self.node, f"cannot fence {action.node}: no fencing here")
             return False
-        rsc, task = action.resource, action.kind.value
+        rsc, task = self.history_id(action.resource), action.kind.value
         self.monitors.cancel(rsc)
         self.busy.add(rsc)
         try:
@@ -154,7 +166,7 @@ class NodeAgent:
                 res = OpResult(OcfRc.ERR_CONFIGURED, AgentStatus.ERROR_FATAL, 0.0, str(e))
             else:
                 res = await self.runner.run(req)
-            expected = 8 if task == "promote" else 0
+            expected = 0  # every action but a monitor of a promoted instance succeeds with 0
             had_failures = await self._fail_count(rsc) > 0
             ok = await self._record(rsc, task, 0, res, expected)
         finally:
@@ -192,6 +204,7 @@ class NodeAgent:
     async def reload(self, rsc: str, action: str) -> bool:
         """Reload a running resource with its new parameters (`reload` or `reload-agent`).
         The history is left alone (a reload does not change the role); the result is logged."""
+        rsc = self.history_id(rsc)
         self.monitors.cancel(rsc)
         self.busy.add(rsc)
         try:
