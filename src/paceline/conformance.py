@@ -108,6 +108,77 @@ def run_suite(root: Path) -> list[CaseResult]:
     return results
 
 
+TARGET_GROUPS = (
+    "basic",
+    "groups",
+    "colocation",
+    "colocation (basic rsc_dep)",
+    "ordering",
+    "rules (date + typed comparisons)",
+    "rules (node attribute expressions)",
+    "target-role",
+    "base-score",
+    "dates/probes/standby",
+    "quorum / no-quorum-policy",
+    "node recovery / fencing",
+    "node health (#health-*, node-health-strategy)",
+    "resource recovery / on-fail",
+)
+"""The groups issue 2 sets a 90% target for (basic, groups, colocation, ordering, rules,
+target-role, base-score, dates/probes/standby, quorum, node, resource and on-fail cases)."""
+
+
+def why_not(r: CaseResult) -> str:
+    """A short reason for a disagreement: the unsupported feature the CIB uses, if any."""
+    if r.error:
+        return f"crash: {r.error.splitlines()[0]}"
+    if r.unsupported:
+        kinds = sorted(
+            {u.split(" ")[0] + (" " + u.split(" ")[1] if u.startswith("<") else "") for u in r.unsupported}
+        )
+        return "uses unsupported: " + ", ".join(kinds)
+    return "differs"
+
+
+def markdown_report(results: list[CaseResult]) -> str:
+    """The per-group agreement table and every disagreeing case with its reason."""
+    by_group: dict[str, list[CaseResult]] = {}
+    for r in results:
+        by_group.setdefault(r.group, []).append(r)
+    lines = [
+        "| group | cases | exact | actions only |",
+        "|---|---|---|---|",
+    ]
+    total = Counter[str]()
+    target = Counter[str]()
+    for group, rs in sorted(by_group.items()):
+        n, a, b = len(rs), sum(r.agree for r in rs), sum(r.agree_actions for r in rs)
+        total.update({"n": n, "a": a, "b": b})
+        if group in TARGET_GROUPS:
+            target.update({"n": n, "a": a, "b": b})
+        mark = " (target)" if group in TARGET_GROUPS else ""
+        lines.append(f"| {group}{mark} | {n} | {a} ({100 * a / n:.0f}%) | {b} ({100 * b / n:.0f}%) |")
+    lines.append(
+        f"| **target groups** | {target['n']} | {target['a']} ({100 * target['a'] / target['n']:.1f}%) "
+        f"| {target['b']} ({100 * target['b'] / target['n']:.1f}%) |"
+    )
+    lines.append(
+        f"| **all** | {total['n']} | {total['a']} ({100 * total['a'] / total['n']:.1f}%) "
+        f"| {total['b']} ({100 * total['b'] / total['n']:.1f}%) |"
+    )
+    lines += ["", "## Cases that disagree, and why", ""]
+    for group, rs in sorted(by_group.items()):
+        bad = [r for r in rs if not r.agree]
+        if not bad:
+            continue
+        lines.append(f"### {group}")
+        lines.append("")
+        for r in bad:
+            lines.append(f"- `{r.name}`: {why_not(r)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> int:
     root = (
         Path(argv[1])
@@ -116,6 +187,9 @@ def main(argv: list[str]) -> int:
     )
     verbose = "-v" in argv
     results = run_suite(root)
+    if "--markdown" in argv:
+        print(markdown_report(results))
+        return 0
     by_group: dict[str, list[CaseResult]] = {}
     for r in results:
         by_group.setdefault(r.group, []).append(r)

@@ -517,7 +517,11 @@ class _Assigner:
                 continue  # a failed copy is placed afresh, like any other instance
             info = self.w.nodes[cur]
             best = max(
-                (v for n, v in m.allowed.items() if self.w.nodes[n].available and per_node.get(n, 0) < node_max),
+                (
+                    v
+                    for n, v in m.allowed.items()
+                    if self.w.nodes[n].available and per_node.get(n, 0) < node_max
+                ),
                 default=-INFINITY,
             )
             here = m.allowed.get(cur, -INFINITY)
