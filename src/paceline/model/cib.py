@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -550,7 +550,10 @@ class _Reader:
             )
             attrs = dict(node.attributes)
             attrs.update(transient)
-            nodes.append(self._node_status(node, node_el, attrs, config.options.stonith_enabled))
+            node_status = self._node_status(node, node_el, attrs, config.options.stonith_enabled)
+            if node.name in node_states:
+                node_status = replace(node_status, status_position=list(node_states).index(node.name) + 1)
+            nodes.append(node_status)
             for name, value in transient.items():
                 m = re.fullmatch(r"fail-count-(.+?)(?:#(.+))?", name)
                 if m:

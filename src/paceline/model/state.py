@@ -26,6 +26,9 @@ class NodeStatus:
     shutdown: bool = False
     pending: bool = False
     unclean_reason: str = ""
+    status_position: int = 0
+    """Where this node stands in the status section it was read from (a CIB's node_state order,
+    which Pacemaker uses to number anonymous clone copies); 0 when unknown, then names decide."""
     attributes: Mapping[str, str] = field(default_factory=dict)
     """Transient attributes (#health-*, pingd, ...); permanent ones live in the configuration."""
 

@@ -559,13 +559,13 @@ class _Assigner:
                 m.provisional = False
                 continue
             cur = m.current_node
-            best = min(
+            chosen = min(
                 candidates, key=lambda n: (-scores[n], self.w.nodes[n].num_assigned, 0 if n == cur else 1, n)
             )
-            per_node[best] = per_node.get(best, 0) + 1
+            per_node[chosen] = per_node.get(chosen, 0) + 1
             m.provisional = False
-            m.assigned = best
-            self.w.nodes[best].num_assigned += 1
+            m.assigned = chosen
+            self.w.nodes[chosen].num_assigned += 1
         for m in members:
             m.allocating = False
         self._set_roles(cid)

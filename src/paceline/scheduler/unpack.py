@@ -219,11 +219,13 @@ def _apply_history(w: Working) -> None:
 
     # Entries that show the resource active claim clone instance numbers first (Pacemaker numbers
     # anonymous instances by the active copies it finds, in status order).
-    # Node names, not input order, break ties: the result must not depend on the order the
-    # history arrives in (Pacemaker uses the status section's order, usually the same).
-    def claim_order(kv: tuple[tuple[str, str], list[OpRecord]]) -> tuple[int, str, str]:
+    # The status section's order (when the state came from one), then node names, break ties:
+    # never the order the history happens to arrive in.
+    position = {n.name: n.status_position for n in w.state.nodes}
+
+    def claim_order(kv: tuple[tuple[str, str], list[OpRecord]]) -> tuple[int, int, str, str]:
         (rsc_id, node), records = kv
-        return (0 if _entry_active(records) else 1, node, rsc_id)
+        return (0 if _entry_active(records) else 1, position.get(node, 0), node, rsc_id)
 
     entries = sorted(by_rsc_node.items(), key=claim_order)
     for (rsc_id, node), records in entries:
