@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from ..model.digest import op_digest
 from ..model.enums import NoQuorumPolicy, OrderKind, Role
 from ..model.scores import INFINITY
 from .meta import is_true
@@ -112,6 +113,9 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
         moving = nxt not in cur_nodes
         restart = inst.failed and nxt in inst.failed_on
         start = g.add(inst, "start", nxt, moving or restart or len(cur_nodes) > 1)
+        if not moving and not restart and _definition_changed(inst, nxt):
+            start.required = True
+            start.reason = "resource definition change"
         requires = inst.meta.get("requires", "quorum")
         if no_quorum and requires != "nothing":
             if policy in (NoQuorumPolicy.STOP, NoQuorumPolicy.SUICIDE):
@@ -123,6 +127,14 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
         if next_role is Role.PROMOTED:
             was_promoted = inst.current.get(nxt) is Role.PROMOTED
             g.add(inst, "promote", nxt, moving or restart or not was_promoted)
+
+
+def _definition_changed(inst: Inst, node: str) -> bool:
+    """The start in effect on `node` ran with other parameters than the configuration has now."""
+    recorded = inst.start_digest.get(node)
+    if recorded is None or inst.orphan or inst.prim.service is not None:
+        return False
+    return recorded != op_digest(inst.prim.params)
 
 
 def _start_key(inst: Inst, node: str | None) -> tuple[str, str, str] | None:

@@ -371,6 +371,8 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
             elif task == "start":
                 role = Role.STARTED
                 failed, on_fail = _clear(failed, on_fail)
+                if rec.op_digest:
+                    inst.start_digest[node] = rec.op_digest
             elif task == "promote":
                 role = Role.PROMOTED
                 failed, on_fail = _clear(failed, on_fail)

@@ -1,0 +1,20 @@
+"""Operation digests as Pacemaker computes them: the md5 of the operation's parameters written as
+`<parameters name="value" .../>` (sorted by name), so that a recorded operation whose digest
+differs from the current definition's shows a "resource definition change"."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from xml.sax.saxutils import quoteattr
+
+__all__ = ["op_digest"]
+
+
+def op_digest(params: Mapping[str, str], interval_ms: int = 0, timeout_ms: int | None = None) -> str:
+    """Digest of a resource's parameters for an operation (recurring ones include their timeout)."""
+    values = dict(params)
+    if interval_ms:
+        values["CRM_meta_timeout"] = str(timeout_ms or 20000)
+    attrs = "".join(f" {k}={quoteattr(v)}" for k, v in sorted(values.items()))
+    return hashlib.md5(f" <parameters{attrs}/>\n".encode()).hexdigest()
