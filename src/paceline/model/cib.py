@@ -696,7 +696,7 @@ class _Reader:
             resource=rsc,
             node=node,
             task=op.get("operation", ""),
-            interval_ms=parse_duration_ms(op.get("interval"), 0, lenient=True),
+            interval_ms=_status_interval(op.get("interval")),
             rc=int(rc_text or "0"),
             status=status,
             call_id=int(call_id) if call_id.lstrip("-").isdigit() else 0,
@@ -724,3 +724,11 @@ def _int(value: str) -> int:
 
 def _role(text: str | None) -> Role | None:
     return Role.parse(text) if text else None
+
+
+def _status_interval(text: str | None) -> int:
+    """The status section records intervals in plain milliseconds."""
+    if text is None or not text.strip():
+        return 0
+    t = text.strip()
+    return int(t) if t.isdigit() else parse_duration_ms(t, 0, lenient=True)

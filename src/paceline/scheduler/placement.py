@@ -184,8 +184,10 @@ def _expand_coloc(w: Working, col: Colocation) -> list[Coloc]:
     prims = w.members_of(col.with_resource)
     if not deps or not prims:
         return []
-    if col.resource in w.group_members:
-        deps = deps[:1]
+    if col.resource in w.group_members and col.score < INFINITY:
+        deps = deps[
+            :1
+        ]  # a preference is the group's, through its first member; a requirement binds every member
     primary_is_clone = col.with_resource in w.clone_children
     if col.with_resource in w.group_members:
         prims = prims[:1]
