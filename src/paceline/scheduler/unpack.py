@@ -399,11 +399,16 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
                 role = Role.STARTED if role.rank < Role.STARTED.rank else role
             continue
         if outcome in ("hard", "fatal"):
-            if outcome == "fatal":
-                for n in w.nodes:
-                    inst.add_score(n, -INFINITY, "fatal-error", f"{task} on {node} failed (rc {rec.rc})")
-            else:
-                inst.add_score(node, -INFINITY, "hard-error", f"{task} failed (rc {rec.rc})")
+            # An anonymous clone is banned as a whole: its copies are interchangeable.
+            banned = [inst]
+            if inst.clone is not None and not is_true(inst.meta.get("globally-unique")):
+                banned = w.clone_children.get(inst.clone, [inst])
+            for target in banned:
+                if outcome == "fatal":
+                    for n in w.nodes:
+                        target.add_score(n, -INFINITY, "fatal-error", f"{task} on {node} failed (rc {rec.rc})")
+                else:
+                    target.add_score(node, -INFINITY, "hard-error", f"{task} failed (rc {rec.rc})")
             if is_probe and (rc == 5 or rec.status is OpStatus.NOT_INSTALLED):
                 role = Role.STOPPED  # not installed here: nothing runs, nothing to recover
                 continue
