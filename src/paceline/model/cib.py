@@ -462,14 +462,24 @@ class _Reader:
                 influence=influence,
             )
             return
-        # Within a sequential set, each member is placed with the one before it; between sets,
-        # every member of a later set is placed with the last/first member of the previous one.
+        # Between sets, every member of a later set is placed with the last member of the previous
+        # (sequential) set, or with each of its members.
         prev_members: list[tuple[str, Role | None]] = []
         for members, rs in sets:
             role = _role(rs.get("role"))
             sscore = parse_score(rs.get("score"), score) if rs.get("score") else score
             sequential = _is_true(rs.get("sequential", "true"))
-            if sequential:
+            if sequential and sscore < 0:
+                # Anti-colocation: every member avoids every member before it (as Pacemaker does).
+                for j, b in enumerate(members):
+                    for a in members[:j]:
+                        yield Colocation(f"{cid}-{b}-{a}", b, a, sscore, role, role, node_attr, influence)
+            elif sequential and rs.get("ordering") == "listed":
+                # ordering="listed": each member is placed with the one after it.
+                for a, b in itertools.pairwise(members):
+                    yield Colocation(f"{cid}-{a}-{b}", a, b, sscore, role, role, node_attr, influence)
+            elif sequential:
+                # The default ("group"): each member is placed with the one before it.
                 for a, b in itertools.pairwise(members):
                     yield Colocation(f"{cid}-{b}-{a}", b, a, sscore, role, role, node_attr, influence)
             if prev_members:
