@@ -406,7 +406,9 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
             for target in banned:
                 if outcome == "fatal":
                     for n in w.nodes:
-                        target.add_score(n, -INFINITY, "fatal-error", f"{task} on {node} failed (rc {rec.rc})")
+                        target.add_score(
+                            n, -INFINITY, "fatal-error", f"{task} on {node} failed (rc {rec.rc})"
+                        )
                 else:
                     target.add_score(node, -INFINITY, "hard-error", f"{task} failed (rc {rec.rc})")
             if is_probe and (rc == 5 or rec.status is OpStatus.NOT_INSTALLED):
