@@ -88,7 +88,9 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
     if len(cur_nodes) > 1:
         mode = inst.meta.get("multiple-active", "stop_start")
         if mode == "block":
-            inst.blocked = True
+            # Left alone, and so is the rest of its group (Pacemaker shows them all blocked).
+            for member in w.group_members.get(inst.group or "", [inst]):
+                member.blocked = True
             return
         if mode == "stop_only":
             inst.assigned = None
@@ -164,8 +166,8 @@ def _propagate(w: Working, g: Graph) -> None:
                 for a in (g.actions.get((t.id, then_task, node_for(t, then_task) or "")) for t in then_insts)
                 if a is not None
             ]
-            if any(not i.managed or i.blocked for i in first_insts):
-                continue  # an unmanaged or blocked resource neither blocks nor forces what follows it
+            if any(not i.managed for i in first_insts):
+                continue  # an unmanaged resource neither blocks nor forces what follows it
             if first_task == "stop" and then_task == "stop":
                 # Inverse of a start order: if the later stop is required, so is the earlier one.
                 if mandatory and any(a.required for a in then_actions):
