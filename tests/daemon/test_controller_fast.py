@@ -263,3 +263,25 @@ def test_stop_everything_is_not_blocked_by_a_pending_wake_up() -> None:
         assert h.fake.running == set()
 
     run(body)
+
+
+def test_a_crash_loop_is_slowed_down_not_hidden() -> None:
+    h = Harness(WEB.replace("migration-threshold: 3, ", ""))
+
+    async def body(h: Harness) -> None:
+        for _ in range(3):
+            h.fake.kill("web")
+            await h.advance(5)
+        assert h.agent.flap_delay_s("web") == 0.0  # three failures in 30 s are free
+        h.fake.kill("web")
+        await h.advance(5)
+        assert h.agent.flap_delay_s("web") == 0.5
+        h.fake.kill("web")
+        await h.advance(5)
+        assert h.agent.flap_delay_s("web") == 1.0
+        assert h.fake.running == {"web", "worker", "other"}  # still recovered every time
+        assert await h.failcount("web") == 5
+        await h.advance(31, step=5)
+        assert h.agent.flap_delay_s("web") == 0.0
+
+    run(body, h)

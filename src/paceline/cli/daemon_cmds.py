@@ -105,12 +105,20 @@ def run(
     ] = None,
     log_json: Annotated[bool, typer.Option("--log-json", help="Log one JSON object per line.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    restart_backoff: Annotated[
+        bool,
+        typer.Option(
+            "--restart-backoff/--no-restart-backoff",
+            help="Wait (0.5 s doubling, at most 5 s) before restarting a resource that failed more "
+            "than 3 times in 30 s.",
+        ),
+    ] = True,
 ) -> None:
     """Run the node daemon in the foreground: keep the configured resources running."""
     import logging
 
     setup_logging(log_json, logging.DEBUG if verbose else logging.INFO)
-    daemon = Daemon(state_dir or default_state_dir(), config, node)
+    daemon = Daemon(state_dir or default_state_dir(), config, node, restart_backoff=restart_backoff)
     try:
         rc = asyncio.run(daemon.run())
     except DaemonError as e:

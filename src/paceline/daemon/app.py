@@ -83,6 +83,7 @@ class Daemon:
         clock: Clock | None = None,
         runner: AgentRunner | None = None,
         store: Store | None = None,
+        restart_backoff: bool = True,
     ) -> None:
         self.state_dir = state_dir
         self.config_path = config_path
@@ -97,6 +98,7 @@ class Daemon:
         self._lock_fd = -1
         self._attr_mtime = 0
         self.stopping = False
+        self.restart_backoff = restart_backoff
 
     # -- start-up ---------------------------------------------------------------------------------
     def _take_lock(self) -> None:
@@ -181,6 +183,8 @@ class Daemon:
                 controller.wake()
 
         agent = NodeAgent(runner, db, self.node, self.clock, wake, self._attributes)
+        if not self.restart_backoff:
+            agent.flap_max_delay_s = 0.0
         self.agent = agent
         snap = await db.snapshot()
         agent.config = effective_config(loaded.config, self.node, snap)

@@ -13,6 +13,8 @@ Invariants:
   result decides) or it is not running per the history. They are recorded once: the resource's
   monitors are cancelled at the same moment.
 - Anonymous clone instances (`db:0`) run and are recorded under their primitive's id (`db`).
+- A resource that failed more than `flap_free` times within `flap_window_s` waits before each
+  further start (0.5 s, doubling, at most `flap_max_delay_s`): a crash loop is slowed, not hidden.
 - Reloads are not recorded in the history (they do not change the role); they are logged.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal as _signal
+from collections import deque
 from collections.abc import Callable, Mapping
 
 from ..agents import AgentRunner, OcfRc, OpResult, ServiceEvent, ServiceExited
@@ -95,6 +98,10 @@ class NodeAgent:
         self.busy: set[str] = set()
         self.monitors = MonitorManager(runner, clock, self._on_monitor)
         self._history: tuple[OpRecord, ...] = ()
+        self._recent_failures: dict[str, deque[float]] = {}
+        self.flap_window_s = 30.0
+        self.flap_free = 3
+        self.flap_max_delay_s = 5.0
 
     def attributes(self) -> Mapping[str, str]:
         """This node's transient attributes (health agents and shims write them)."""
@@ -131,6 +138,8 @@ class NodeAgent:
             start_failure_is_fatal=self.config.options.start_failure_is_fatal,
         )
         if failed:
+            recent = self._recent_failures.setdefault(rsc, deque(maxlen=32))
+            recent.append(self.clock.monotonic())
             what = f"{task}" + (f" ({interval_ms} ms)" if interval_ms else "")
             desc = rc_text(rc) if status is OpStatus.DONE else status.name.lower().replace("_", " ")
             await self.db.log_event(
@@ -157,6 +166,8 @@ class NodeAgent:
             await self.db.log_event(EventKind.NODE, self.node, f"cannot fence {action.node}: no fencing here")
             return False
         rsc, task = self.history_id(action.resource), action.kind.value
+        if task == "start":
+            await self._flap_delay(rsc)
         self.monitors.cancel(rsc)
         self.busy.add(rsc)
         try:
@@ -200,6 +211,28 @@ class NodeAgent:
                     desc=action.reason or "ok",
                 )
         return ok
+
+    def flap_delay_s(self, rsc: str) -> float:
+        """Back-off before starting a resource that keeps failing: none for the first
+        `flap_free` failures within `flap_window_s`, then 0.5 s doubling per failure, at most
+        `flap_max_delay_s` (a crash loop must not spin a core or flood the log)."""
+        now = self.clock.monotonic()
+        recent = [t for t in self._recent_failures.get(rsc, ()) if now - t <= self.flap_window_s]
+        extra = len(recent) - self.flap_free
+        return 0.0 if extra <= 0 else min(self.flap_max_delay_s, 0.5 * 2 ** (extra - 1))
+
+    async def _flap_delay(self, rsc: str) -> None:
+        delay = self.flap_delay_s(rsc)
+        if delay > 0:
+            log.info(
+                "%s failed %d times in %gs: waiting %gs before starting it again",
+                rsc,
+                len(self._recent_failures.get(rsc, ())),
+                self.flap_window_s,
+                delay,
+                extra={"fields": {"kind": "backoff", "rsc": rsc}},
+            )
+            await self.clock.sleep(delay)
 
     async def reload(self, rsc: str, action: str) -> bool:
         """Reload a running resource with its new parameters (`reload` or `reload-agent`).
