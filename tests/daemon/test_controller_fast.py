@@ -285,3 +285,24 @@ def test_a_crash_loop_is_slowed_down_not_hidden() -> None:
         assert h.agent.flap_delay_s("web") == 0.0
 
     run(body, h)
+
+
+def test_a_resource_added_while_running_is_probed_and_adopted_not_started_twice() -> None:
+    extra = "  - {id: extra, agent: ocf:heartbeat:Dummy}\n"
+    fresh = "  - {id: fresh, agent: ocf:heartbeat:Dummy}\n"
+
+    async def body(h: Harness) -> None:
+        h.fake.running.add("extra")  # started by hand before it was configured
+        h.fake.calls.clear()
+        await h.ctl.restart(set(), load_config_text(WEB.replace("constraints:", extra + "constraints:")))
+        await h.settle()
+        assert [(c.action, c.interval_ms) for c in h.fake.calls_for("extra")][:1] == [("monitor", 0)]
+        assert h.actions("extra") == []
+        assert EventKind.ADOPT in h.kinds("extra")
+        await h.ctl.restart(
+            set(), load_config_text(WEB.replace("constraints:", extra + fresh + "constraints:"))
+        )
+        await h.settle()
+        assert h.actions("fresh") == [("fresh", "start")]
+
+    run(body)

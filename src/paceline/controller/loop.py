@@ -11,8 +11,9 @@ Invariants:
 - A wake-up (failure, configuration change, command) during a pass stops new actions from being
   launched; the actions in flight run to completion and are recorded, then the loop plans again.
   An action is never abandoned half-way.
-- Recurring monitors follow the history after every pass (none in maintenance); monitor actions
-  in a transition are left to them.
+- Recurring monitors follow the history after every pass (none in maintenance); recurring
+  monitor actions in a transition are left to them. Probes (monitor, interval 0) run as actions;
+  one that finds the resource running ends the transition (it was planned as stopped).
 - Fail counts whose failure-timeout has passed are cleared at the start of a pass (an `expiry`
   event each), and the loop wakes by itself when the next one is due.
 - A stop because a resource reached its migration-threshold is reported as an `escalation` event
@@ -200,7 +201,8 @@ class Controller:
         self.last_transition = t
         self.executor.config = eff
         self.executor.sync_monitors(snap.history, self._monitors_paused())
-        actions = [a for a in t.actions if a.kind is not ActionKind.MONITOR]
+        # recurring monitors are the node's own business; probes (interval 0) are run as actions
+        actions = [a for a in t.actions if a.kind is not ActionKind.MONITOR or a.interval_ms == 0]
         if not actions:
             self._repeat = ((), 0)
             return False

@@ -161,7 +161,13 @@ class NodeAgent:
     async def execute(self, action: Action) -> bool:
         """Run one action of a transition on this node; True when it succeeded."""
         if action.kind is ActionKind.MONITOR:
-            return True
+            if action.interval_ms > 0:
+                return True  # recurring monitors are the MonitorManager's
+            # a probe the scheduler asked for (a resource it knows nothing about here): finding
+            # it already running is "unexpected" and ends the transition, so that nothing planned
+            # on the assumption that it was stopped (its start) runs; the next plan knows better
+            found = await self.probe([self.history_id(action.resource)])
+            return not found
         if action.kind is ActionKind.FENCE:
             await self.db.log_event(EventKind.NODE, self.node, f"cannot fence {action.node}: no fencing here")
             return False
@@ -264,10 +270,12 @@ class NodeAgent:
     async def _fail_count(self, rsc: str) -> int:
         return await self.db.failcount(rsc, self.node)
 
-    async def probe(self, rsc_ids: list[str] | None = None) -> None:
+    async def probe(self, rsc_ids: list[str] | None = None) -> list[str]:
         """Probe (monitor, interval 0) resources to learn what already runs here: at start-up
-        (adopt, never start a second copy) and after a cleanup."""
+        (adopt, never start a second copy), after a cleanup, and when the scheduler asks.
+        Returns the ids found running (adopted)."""
         ids = rsc_ids if rsc_ids is not None else [p.id for p, _, _ in walk_primitives(self.config)]
+        found: list[str] = []
 
         async def one(rid: str) -> None:
             try:
@@ -279,6 +287,7 @@ class NodeAgent:
             rc = int(res.rc)
             await self._record(rid, "monitor", 0, res, 7)
             if res.status is AgentStatus.DONE and rc in (0, 8):
+                found.append(rid)
                 await self.db.log_event(
                     EventKind.ADOPT,
                     self.node,
@@ -292,6 +301,7 @@ class NodeAgent:
                 )
 
         await asyncio.gather(*(one(r) for r in ids))
+        return sorted(found)
 
     # -- recurring monitors ------------------------------------------------------------------------
     def sync_monitors(self, history: tuple[OpRecord, ...], paused: bool = False) -> None:
