@@ -165,6 +165,12 @@ class Daemon:
         except DaemonError:
             await store.close()
             raise
+        if loaded.config.store not in (None, "", "embedded", "memory"):
+            await store.close()
+            raise DaemonError(
+                f"cluster.store {loaded.config.store} is not supported yet: leave it out to run this "
+                "machine on the embedded store"
+            )
         self.loaded = loaded
         self.alerts.alerts = loaded.alerts
         for w in loaded.warnings:
