@@ -13,6 +13,7 @@ from .config import (
     Order,
     Primitive,
     Resource,
+    TicketConstraint,
 )
 from .enums import (
     BoolOp,
@@ -63,6 +64,7 @@ __all__ = [
     "Rule",
     "RuleContext",
     "Ticket",
+    "TicketConstraint",
     "ValueType",
     "add_scores",
     "evaluate_rule",

@@ -29,6 +29,7 @@ from .config import (
     Order,
     Primitive,
     Resource,
+    TicketConstraint,
 )
 from .durations import parse_duration_ms
 from .enums import (
@@ -124,7 +125,7 @@ class _Reader:
         options = self._options(cfg)
         nodes = self._nodes(cfg)
         resources = self._resources(cfg)
-        locations, colocations, orders = self._constraints(cfg)
+        locations, colocations, orders, tickets = self._constraints(cfg)
         rsc_defaults = self._meta_defaults(cfg.find("rsc_defaults"))
         op_defaults = self._meta_defaults(cfg.find("op_defaults"))
         config = Configuration(
@@ -135,6 +136,7 @@ class _Reader:
             locations=locations,
             colocations=colocations,
             orders=orders,
+            tickets=tickets,
             rsc_defaults=rsc_defaults,
             op_defaults=op_defaults,
         )
@@ -341,7 +343,8 @@ class _Reader:
     # --- constraints -----------------------------------------------------------------------------
     def _constraints(
         self, cfg: _Element
-    ) -> tuple[tuple[Location, ...], tuple[Colocation, ...], tuple[Order, ...]]:
+    ) -> tuple[tuple[Location, ...], tuple[Colocation, ...], tuple[Order, ...], tuple[TicketConstraint, ...]]:
+        tickets: list[TicketConstraint] = []
         locs: list[Location] = []
         cols: list[Colocation] = []
         ords: list[Order] = []
@@ -355,9 +358,21 @@ class _Reader:
                 cols.extend(self._colocation(c))
             elif c.tag == "rsc_order":
                 ords.extend(self._order(c))
+            elif c.tag == "rsc_ticket":
+                tickets.extend(self._ticket(c))
             else:
                 self._unsupported(f"<{c.tag}> constraint {c.get('id')}")
-        return tuple(locs), tuple(cols), tuple(ords)
+        return tuple(locs), tuple(cols), tuple(ords), tuple(tickets)
+
+    def _ticket(self, c: _Element) -> Iterator[TicketConstraint]:
+        cid = c.get("id", "")
+        ticket = c.get("ticket", "")
+        policy = c.get("loss-policy", "stop")
+        rscs = [(c.get("rsc", ""), _role(c.get("rsc-role")))] if c.get("rsc") else []
+        for members, rs in self._sets(c):
+            rscs.extend((m, _role(rs.get("role"))) for m in members)
+        for rsc, role in rscs:
+            yield TicketConstraint(cid, rsc, ticket, policy, role)
 
     def _location(self, c: _Element) -> Iterator[Location]:
         cid = c.get("id", "")

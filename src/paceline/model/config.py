@@ -27,6 +27,7 @@ __all__ = [
     "Order",
     "Primitive",
     "Resource",
+    "TicketConstraint",
 ]
 
 
@@ -166,6 +167,20 @@ class Order:
 
 
 @dataclass(frozen=True)
+class TicketConstraint:
+    """`resource` may run (in `role`) only while `ticket` is granted and not in standby.
+
+    loss_policy when the ticket is revoked: stop, demote (Promoted role only), fence (the nodes
+    running it) or freeze (what runs keeps running, nothing new starts)."""
+
+    id: str
+    resource: str
+    ticket: str
+    loss_policy: str = "stop"
+    role: Role | None = None
+
+
+@dataclass(frozen=True)
 class ClusterOptions:
     """Cluster-wide options with Pacemaker's defaults; `raw` keeps every option as given."""
 
@@ -203,6 +218,7 @@ class Configuration:
     locations: tuple[Location, ...] = ()
     colocations: tuple[Colocation, ...] = ()
     orders: tuple[Order, ...] = ()
+    tickets: tuple[TicketConstraint, ...] = ()
     rsc_defaults: Mapping[str, str] = field(default_factory=dict)
     op_defaults: Mapping[str, str] = field(default_factory=dict)
     store: str | None = None

@@ -54,7 +54,11 @@ def set_instance_roles(
             sort_index[m.id] = -INFINITY
             continue
         m.next_role = Role.UNPROMOTED
-        if m.target_role is Role.UNPROMOTED or (not m.managed and m.role is not Role.PROMOTED):
+        if (
+            m.target_role is Role.UNPROMOTED
+            or m.no_promote
+            or (not m.managed and m.role is not Role.PROMOTED)
+        ):
             sort_index[m.id] = -INFINITY
             continue
         if not m.managed and m.role is Role.PROMOTED:

@@ -96,7 +96,42 @@ def unpack(config: Configuration, state: ClusterState, now: float) -> Working:
         for inst in insts.values():
             inst.managed = False
     _apply_history(w)
+    _apply_tickets(w)
     return w
+
+
+def _apply_tickets(w: Working) -> None:
+    """Resources whose ticket is revoked or in standby give way, per their loss-policy."""
+    states = {t.id: t for t in w.state.tickets}
+    for tc in w.config.tickets:
+        st = states.get(tc.ticket)
+        granted = st is not None and st.granted
+        standby = st is not None and st.standby
+        if granted and not standby:
+            continue
+        targets = w.members_of(tc.resource)
+        policy = tc.loss_policy if not granted else "stop"  # standby: a graceful stop
+        why = f"ticket {tc.ticket} is {'in standby' if granted else 'not granted'}"
+        if tc.role is Role.PROMOTED:
+            for inst in targets:
+                inst.no_promote = True
+            if policy != "fence":
+                continue
+        for inst in targets:
+            if policy == "freeze":
+                keep = set(inst.running_on)
+                for n in w.nodes:
+                    if n not in keep:
+                        inst.add_score(n, -INFINITY, "ticket", why)
+                continue
+            if policy == "fence":
+                for n in inst.running_on:
+                    info = w.nodes[n]
+                    if not info.unclean:
+                        info.unclean = True
+                        info.fence_reason = "deadman ticket was lost"
+            for n in w.nodes:
+                inst.add_score(n, -INFINITY, "ticket", why)
 
 
 def _nodes(config: Configuration, state: ClusterState) -> dict[str, NodeInfo]:
@@ -255,8 +290,12 @@ def _instance_for(
         slots = clone_slots[f"{clone_id}/{base}"]
         if node in slots:
             return slots[node]
+        # Anonymous copies are numbered by discovery, whatever number the history recorded.
+        unique = is_true(candidates[0].meta.get("globally-unique"))
         preferred = next((m for m in candidates if m.id == rsc_id and m not in slots.values()), None)
-        free = preferred or next((m for m in candidates if m not in slots.values()), None)
+        free = (preferred if unique else None) or next(
+            (m for m in candidates if m not in slots.values()), None
+        )
         if free is None:
             if not _entry_active(records):
                 return None
@@ -295,8 +334,11 @@ def _extra_instance(w: Working, clone_id: str, model: Inst, number: int) -> Inst
 
 
 def _entry_active(records: list[OpRecord]) -> bool:
+    """The entry shows the resource was (or may still be) active there: anything but probes."""
     return any(
-        _active_record(r) or (r.rc not in (0, 7) and not (r.task == "monitor" and r.interval_ms == 0))
+        _active_record(r)
+        or (r.task == "monitor" and r.interval_ms > 0)
+        or (r.rc not in (0, 7) and r.interval_ms == 0 and r.task != "monitor")
         for r in records
     )
 

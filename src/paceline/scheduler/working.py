@@ -62,6 +62,8 @@ class Inst:
     pending_start: set[str] = field(default_factory=set)
     partially_migrated: bool = False
     known_on: set[str] = field(default_factory=set)
+    no_promote: bool = False
+    """A ticket the Promoted role needs is not granted."""
     start_digest: dict[str, str] = field(default_factory=dict)
     """Per node, the parameter digest recorded by the start that is in effect there."""
     """Nodes where this instance has any recorded operation (no probe needed there)."""
