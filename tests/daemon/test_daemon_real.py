@@ -125,7 +125,7 @@ def test_beyond_migration_threshold_stopped_and_reported_to_alert_agent_and_webh
         "#!/bin/sh\n"
         'echo "$CRM_alert_kind|$CRM_alert_node|$CRM_alert_rsc|$CRM_alert_task|$CRM_alert_rc|'
         "$CRM_alert_target_rc|$CRM_alert_status|$CRM_alert_desc|$CRM_alert_recipient|$CRM_alert_version|"
-        '$CRM_alert_timestamp|$PACELINE_event" >> "$CRM_alert_recipient"\n'
+        '$CRM_alert_timestamp|$PACELINE_reason|$PACELINE_event" >> "$CRM_alert_recipient"\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     alerts = (
@@ -155,7 +155,7 @@ def test_beyond_migration_threshold_stopped_and_reported_to_alert_agent_and_webh
         lines = [ln.split("|") for ln in out.read_text().splitlines()]
         failures = [ln for ln in lines if ln[-1] == "failure"]
         assert len(failures) == 3
-        kind, node, rsc, task, rc, target, status, desc, recipient, version, ts, _ = failures[0]
+        kind, node, rsc, task, rc, target, status, desc, recipient, version, ts, reason, _ = failures[0]
         assert (kind, node, rsc, task, rc, target, status) == (
             "resource",
             d.status()["dc"],
@@ -165,7 +165,8 @@ def test_beyond_migration_threshold_stopped_and_reported_to_alert_agent_and_webh
             "0",
             "0",
         )
-        assert "signal 9" in desc and recipient == str(out) and version and ts
+        assert desc == "not running" and "signal 9" in reason  # Pacemaker's desc; our reason beside it
+        assert recipient == str(out) and version and ts
         esc = next(ln for ln in lines if ln[-1] == "escalation")
         assert esc[2] == "web" and esc[3] == "stop" and "migration-threshold" in esc[7]
         assert {"recovery", "stop"} <= {ln[-1] for ln in lines}

@@ -3,7 +3,10 @@
 Invariants:
 - An alert agent gets Pacemaker's CRM_alert_* environment (kind, node, rsc, task, interval, desc,
   rc, target_rc, status, timestamp, timestamp_epoch, timestamp_usec, recipient, version,
-  node_sequence, exec_time, ...), runs once per recipient (once with an empty recipient when
+  node_sequence, exec_time, ...); as in Pacemaker, a resource event's desc is the result in words
+  ("ok", "not running", "error"); Paceline adds PACELINE_event (failure, recovery, escalation,
+  stop, start), PACELINE_reason (why: "process 42 killed by signal 9", ...) and PACELINE_message
+  (the whole event log line). It runs once per recipient (once with an empty recipient when
   none is given), in its own session, and is killed (whole group) at its timeout.
 - A webhook gets a POST of the event as JSON (`event_json`) with the timeout.
 - Delivery never blocks the caller and never raises: `submit` queues, one background task
@@ -76,6 +79,7 @@ def alert_env(ev: Event, recipient: str, seq: int, extra: Mapping[str, str] | No
         "CRM_alert_exec_time": "0",
         "PACELINE_event": ev.kind.value,
         "PACELINE_message": ev.message,
+        "PACELINE_reason": ev.extra.get("reason", ""),
     }
     if ev.kind is EventKind.NODE:
         env["CRM_alert_desc"] = ev.desc or "member"

@@ -318,7 +318,7 @@ class Controller:
                 target_rc=0,
                 status="DONE",
                 desc=f"migration-threshold {format_score(threshold)} reached" if count < INFINITY else what,
-                extra={"failcount": str(count), "dependants": ",".join(dependants)},
+                extra={"failcount": str(count), "dependants": ",".join(dependants), "reason": "escalation"},
             )
 
     # -- commands that need exclusive passes ---------------------------------------------------------

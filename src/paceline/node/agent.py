@@ -152,7 +152,8 @@ class NodeAgent:
                 rc=rc,
                 target_rc=expected_rc,
                 status=status.name,
-                desc=why or desc,
+                desc=desc,
+                extra={"reason": why} if why else {},
             )
             self.on_change()
         return not failed
@@ -200,7 +201,8 @@ class NodeAgent:
                     rc=0,
                     target_rc=0,
                     status="DONE",
-                    desc="recovered",
+                    desc="ok",
+                    extra={"reason": "recovered"},
                 )
             elif task in ("start", "stop"):
                 kind = EventKind.START if task == "start" else EventKind.STOP
@@ -214,7 +216,8 @@ class NodeAgent:
                     rc=0,
                     target_rc=0,
                     status="DONE",
-                    desc=action.reason or "ok",
+                    desc="ok",
+                    extra={"reason": action.reason} if action.reason else {},
                 )
         return ok
 
@@ -263,7 +266,8 @@ class NodeAgent:
             rc=int(res.rc),
             target_rc=0,
             status=model_status(res.status).name,
-            desc="reloaded" if res.ok else res.describe(),
+            desc="ok" if res.ok else rc_text(int(res.rc)),
+            extra={} if res.ok else {"reason": res.describe()},
         )
         return res.ok
 
@@ -297,7 +301,8 @@ class NodeAgent:
                     rc=rc,
                     target_rc=7,
                     status="DONE",
-                    desc="adopted",
+                    desc=rc_text(rc),
+                    extra={"reason": "already running: adopted"},
                 )
 
         await asyncio.gather(*(one(r) for r in ids))
