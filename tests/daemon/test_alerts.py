@@ -124,3 +124,23 @@ def test_webhook_failure_is_counted_not_raised() -> None:
 
     d = asyncio.run(go())
     assert (d.delivered, d.failed) == (0, 1)
+
+
+def test_pacemakers_own_alert_file_sample_works_unchanged(tmp_path: Path) -> None:
+    sample = Path("/usr/share/pacemaker/alerts/alert_file.sh.sample")
+    if not sample.exists():
+        pytest.skip("pacemaker's sample alert agents are not installed")
+    out = tmp_path / "alerts.log"
+
+    async def go() -> None:
+        d = AlertDispatcher((AlertDefinition("file", path=str(sample), recipients=(str(out),)),))
+        d.submit(_event())
+        await d.drain(10)
+        await d.close()
+
+    asyncio.run(go())
+    assert (
+        out.read_text()
+        .strip()
+        .endswith("Resource operation 'monitor (10000)' for 'web' on 'n1': not running")
+    )
