@@ -75,9 +75,10 @@ constraints:
 class RealDaemon:
     """`paceline run` under a per-test mini init (`minit.py`) that reaps orphans as init would."""
 
-    def __init__(self, state_dir: Path, config: Path | None) -> None:
+    def __init__(self, state_dir: Path, config: Path | None, extra_args: tuple[str, ...] = ()) -> None:
         self.state_dir = state_dir
         self.config = config
+        self.extra_args = extra_args
         self.pid: int | None = None
         self.log = state_dir.parent / f"{state_dir.name}-daemon.log"
         self._init: subprocess.Popen[str] | None = None
@@ -113,6 +114,7 @@ class RealDaemon:
         args = [sys.executable, "-m", "paceline.cli.main", "run", "--state-dir", str(self.state_dir)]
         if self.config is not None:
             args.insert(4, str(self.config))
+        args.extend(self.extra_args)
         init = self._ensure_init()
         assert init.stdin is not None
         init.stdin.write(json.dumps({"args": args, "log": str(self.log)}) + "\n")

@@ -387,3 +387,25 @@ def test_after_a_reboot_agents_temporary_state_is_forgotten(daemon: RealDaemon) 
         "worker"
     ]  # Dummy's state file was gone
     assert daemon.terminate() == 0
+
+
+def test_log_json_is_one_object_per_line(tmp_path: Path, port: int) -> None:
+    cfg = tmp_path / "web.yaml"
+    cfg.write_text(web_yaml(port))
+    d = RealDaemon(tmp_path / "state", cfg, ("--log-json",))
+    try:
+        _started(d)
+        pid = d.service_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        assert wait_for(
+            lambda: d.resource("worker")["role"] == "Started" and d.resource("web")["failcount"] == 1
+        )
+        assert d.terminate() == 0
+    finally:
+        d.cleanup()
+    lines = [json.loads(ln) for ln in d.log.read_text().splitlines()]
+    assert all({"ts", "level", "msg"} <= set(obj) for obj in lines)
+    failure = next(obj for obj in lines if obj.get("kind") == "failure")
+    assert failure["rsc"] == "web" and failure["level"] == "warning" and "signal 9" in failure["msg"]
+    assert {"start", "stop", "recovery", "transition", "daemon"} <= {obj.get("kind") for obj in lines}
