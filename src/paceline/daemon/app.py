@@ -16,15 +16,13 @@ import contextlib
 import fcntl
 import logging
 import os
-import shutil
 import signal
 import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..agents import AgentRunner, AgentSpec, LocalAgentRunner, OpRequest, ServiceEvent, become_subreaper
-from ..agents.procfs import boot_id
+from ..agents import AgentRunner, LocalAgentRunner, ServiceEvent, become_subreaper
 from ..alerts import AlertDispatcher
 from ..controller.loop import Controller
 from ..controller.records import Event, EventKind
@@ -38,6 +36,7 @@ from ..scheduler.transition import Transition
 from ..store import Clock, MemoryStore, SqlitePersistence, Store, SystemClock
 from .api import Api
 from .configsrc import InvalidConfig, LoadedConfig, changed_primitives, check_text
+from .housekeeping import forget_previous_boot, stop_orphans
 from .http import UnixHttpServer
 from .reload import plan_reloads
 
@@ -195,7 +194,7 @@ class Daemon:
         snap = await db.snapshot()
         agent.config = effective_config(loaded.config, self.node, snap)
         if isinstance(runner, LocalAgentRunner):
-            self._forget_previous_boot(runner)
+            forget_previous_boot(runner, self.state_dir, self.node)
             adopted = runner.services.adopt_all()
             for rid in adopted:
                 log.info(
@@ -205,7 +204,7 @@ class Daemon:
                     extra={"fields": {"kind": "adopt", "rsc": rid}},
                 )
             runner.services.add_listener(self._service_listener)
-            await self._stop_orphans(runner, loaded.config, adopted)
+            await stop_orphans(runner, db, self.node, loaded.config, adopted)
         await db.log_event(
             EventKind.DAEMON, self.node, f"paceline daemon starting on {self.node} (pid {os.getpid()})"
         )
@@ -262,53 +261,6 @@ class Daemon:
             await self.membership.leave()
             await store.close()
         return 0 if ok else 1
-
-    def _forget_previous_boot(self, runner: LocalAgentRunner) -> None:
-        """After a reboot, what agents kept in HA_RSCTMP (state files such as Dummy's) and the
-        transient node attributes describe the previous boot: clear them, as the tmpfs that
-        Pacemaker's HA_RSCTMP lives on would be. (Built-in services check the boot id themselves.)"""
-        marker = self.state_dir / "boot_id"
-        now = boot_id()
-        try:
-            before = marker.read_text().strip()
-        except OSError:
-            before = now
-        if before != now:
-            log.info(
-                "first start since a reboot: clearing agents' temporary state and transient attributes",
-                extra={"fields": {"kind": "daemon"}},
-            )
-            for p in runner.ctx.rsctmp.iterdir():
-                if p.is_dir() and not p.is_symlink():
-                    shutil.rmtree(p, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        p.unlink()
-            with contextlib.suppress(OSError, ValueError):
-                runner.attributes.clear_transient(self.node)
-        marker.write_text(now + "\n")
-
-    async def _stop_orphans(
-        self, runner: LocalAgentRunner, config: Configuration, adopted: list[str]
-    ) -> None:
-        """Stop built-in services still running from an earlier configuration that no longer has
-        them (Pacemaker's stop-orphan-resources)."""
-        known = {p.id for p in config.primitives()}
-        for rid in adopted:
-            if rid in known or not config.options.stop_orphan_resources:
-                continue
-            res = await runner.run(OpRequest(rid, AgentSpec("service", None, "service"), "stop"))
-            await self.db.log_event(
-                EventKind.STOP,
-                self.node,
-                f"{rid} is no longer configured: stopped it"
-                + ("" if res.ok else f" (failed: {res.describe()})"),
-                resource=rid,
-                task="stop",
-                rc=int(res.rc),
-                target_rc=0,
-                desc="orphan",
-            )
 
     def request_shutdown(self) -> None:
         self._shutdown.set()
