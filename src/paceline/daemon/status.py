@@ -84,7 +84,7 @@ def build_status(
                     + ", ".join(
                         loc.node for loc in snap.locations if loc.resource in (prim.id, rid) and loc.score < 0
                     )
-                    + " (paceline resource clear to undo)"
+                    + f" (paceline resource clear {prim.id} to undo)"
                 )
             elif meta.get("target-role", "").lower() == "stopped":
                 reason = "target-role is Stopped"
