@@ -10,17 +10,16 @@ CRM_meta_timeout), so that crm_simulate does not see a "resource definition chan
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
 from paceline.model.config import AgentRef, Configuration, Group, Primitive, Resource
+from paceline.model.digest import op_digest
 from paceline.model.rules import AttrExpr
 from paceline.model.scores import format_score
 from paceline.model.state import ClusterState, OpRecord
@@ -131,13 +130,12 @@ def _constraints(parent: etree._Element, config: Configuration) -> None:
 def _digest(config: Configuration, rec: OpRecord) -> str:
     prim = instance_primitive(config, rec.resource)
     params = dict(prim.params) if prim is not None and prim.service is None else {}
+    timeout = None
     if rec.interval_ms and prim is not None:
         timeout = next(
             (o.timeout_ms for o in prim.ops if o.interval_ms == rec.interval_ms and o.timeout_ms), None
         )
-        params["CRM_meta_timeout"] = str(timeout or 20000)
-    attrs = "".join(f" {k}={quoteattr(v)}" for k, v in sorted(params.items()))
-    return hashlib.md5(f" <parameters{attrs}/>\n".encode()).hexdigest()
+    return op_digest(params, rec.interval_ms, timeout)
 
 
 def to_cib(config: Configuration, state: ClusterState, now: float) -> bytes:

@@ -15,8 +15,24 @@ from .placement import assign_all, build_colocations, initial_scores
 from .summary import summarize
 from .transition import Action, ActionKind, ScoreTerm, Transition
 from .unpack import unpack
+from .working import NodeInfo
 
 __all__ = ["Action", "ActionKind", "ScoreTerm", "Transition", "schedule"]
+
+
+def _why_unusable(n: NodeInfo) -> str:
+    """Why a node can run nothing now (its scores stand, but it is not a candidate)."""
+    if n.unclean:
+        return f"node {n.name} is unclean and must be fenced; it runs nothing"
+    if not n.online:
+        return f"node {n.name} is offline; it runs nothing"
+    if n.maintenance:
+        return f"node {n.name} is in maintenance; nothing is started or stopped there"
+    if n.shutdown:
+        return f"node {n.name} is shutting down; it runs nothing"
+    if n.pending:
+        return f"node {n.name} is joining; it runs nothing yet"
+    return f"node {n.name} is in standby; it runs nothing"
 
 
 def schedule(config: Configuration, state: ClusterState, now: float) -> Transition:
@@ -40,8 +56,12 @@ def schedule(config: Configuration, state: ClusterState, now: float) -> Transiti
         }
     scores: list[ScoreTerm] = []
     final: dict[str, dict[str, int]] = {}
+    unusable = {n.name: _why_unusable(n) for n in w.node_list() if not n.available}
     for inst in w.insts.values():
         scores.extend(inst.terms)
+        for node, why in unusable.items():
+            if node in inst.allowed:
+                scores.append(ScoreTerm(inst.id, node, 0, "node availability", why))
         final[inst.id] = dict(inst.allowed)
     return Transition(
         actions=tuple(actions),
