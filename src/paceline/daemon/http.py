@@ -2,7 +2,8 @@
 
 Invariants: the socket file is created owner-only (0600, under a 0700 directory); a request is
 `METHOD PATH[?QUERY]` with an optional JSON body (Content-Length); every answer is JSON with
-`Connection: close`. A handler exception becomes a 500 with the message, never a crash.
+`Connection: close`. A handler exception becomes a 500 with the message, never a crash; a client
+that does not send its request within `read_timeout_s` gets a 408.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _REASONS = {
     200: "OK",
     400: "Bad Request",
     404: "Not Found",
+    408: "Request Timeout",
     409: "Conflict",
     422: "Unprocessable Entity",
     500: "Internal Server Error",
@@ -58,6 +60,7 @@ class UnixHttpServer:
     def __init__(self, path: str | os.PathLike[str], handler: Handler) -> None:
         self.path = Path(path)
         self.handler = handler
+        self.read_timeout_s = 10.0
         self._server: asyncio.AbstractServer | None = None
 
     async def start(self) -> None:
@@ -80,7 +83,10 @@ class UnixHttpServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            status, body = await self._handle(reader)
+            try:
+                status, body = await self._handle(reader)
+            except TimeoutError:
+                status, body = 408, {"error": "request not received in time"}
             data = json.dumps(body).encode()
             head = (
                 f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
@@ -97,26 +103,32 @@ class UnixHttpServer:
 
     async def _handle(self, reader: asyncio.StreamReader) -> tuple[int, Any]:
         try:
-            line = (await reader.readline()).decode("latin-1").strip()
-            method, target, _ = line.split(" ", 2)
-            length = 0
-            while True:
-                h = (await reader.readline()).decode("latin-1").strip()
-                if not h:
-                    break
-                name, _, value = h.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
-            raw = await reader.readexactly(length) if length else b""
-            body = json.loads(raw) if raw else None
+            async with asyncio.timeout(self.read_timeout_s):
+                request = await self._read(reader)
         except (ValueError, UnicodeDecodeError):
             return 400, {"error": "bad request"}
-        url = urlsplit(target)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         try:
-            return 200, await self.handler(Request(method.upper(), url.path, query, body))
+            return 200, await self.handler(request)
         except HttpError as e:
             return e.status, e.body
         except Exception as e:
-            log.exception("API handler failed for %s %s", method, url.path)
+            log.exception("API handler failed for %s %s", request.method, request.path)
             return 500, {"error": f"{type(e).__name__}: {e}"}
+
+    @staticmethod
+    async def _read(reader: asyncio.StreamReader) -> Request:
+        line = (await reader.readline()).decode("latin-1").strip()
+        method, target, _ = line.split(" ", 2)
+        length = 0
+        while True:
+            h = (await reader.readline()).decode("latin-1").strip()
+            if not h:
+                break
+            name, _, value = h.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value.strip())
+        raw = await reader.readexactly(length) if length else b""
+        body = json.loads(raw) if raw else None
+        url = urlsplit(target)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        return Request(method.upper(), url.path, query, body)
