@@ -166,6 +166,19 @@ def _propagate(w: Working, g: Graph) -> None:
                 for a in (g.actions.get((t.id, then_task, node_for(t, then_task) or "")) for t in then_insts)
                 if a is not None
             ]
+            if first_task == "stop" and then_task == "stop" and mandatory:
+                # Something that must stop first but cannot (left alone, or its own stop cannot
+                # run) keeps the later stop from running too.
+                stuck = [i for i in first_insts if i.running_on and (not i.managed or i.blocked)]
+                stuck_stops = [a for a in first_actions if a.required and not a.runnable]
+                for a in then_actions:
+                    if a.required and a.runnable and (stuck or stuck_stops):
+                        a.runnable = False
+                        if stuck:
+                            a.block_reason = a.reason or "node availability"
+                        else:
+                            a.block_reason = f"unrunnable {stuck_stops[0].key[0]} stop"
+                        changed = True
             if any(not i.managed for i in first_insts):
                 continue  # an unmanaged resource neither blocks nor forces what follows it
             if first_task == "stop" and then_task == "stop":

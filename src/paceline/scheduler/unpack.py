@@ -96,6 +96,9 @@ def unpack(config: Configuration, state: ClusterState, now: float) -> Working:
         for inst in insts.values():
             inst.managed = False
     _apply_history(w)
+    for inst in insts.values():
+        if any(nodes[n].maintenance for n in inst.running_on):
+            inst.managed = False  # what runs on a node in maintenance is left alone
     _apply_tickets(w)
     return w
 
