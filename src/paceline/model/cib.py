@@ -115,6 +115,8 @@ class _Reader:
     unsupported: list[str] = field(default_factory=list)
     templates: dict[str, _Element] = field(default_factory=dict)
     now: float | None = None
+    refs: dict[str, list[str]] = field(default_factory=dict)
+    """Template and tag ids -> the resources they stand for in constraints."""
     _startup_fencing: str = "true"
 
     # --- entry -------------------------------------------------------------------------------
@@ -125,6 +127,7 @@ class _Reader:
         options = self._options(cfg)
         nodes = self._nodes(cfg)
         resources = self._resources(cfg)
+        self.refs = self._references(cfg)
         locations, colocations, orders, tickets = self._constraints(cfg)
         rsc_defaults = self._meta_defaults(cfg.find("rsc_defaults"))
         op_defaults = self._meta_defaults(cfg.find("op_defaults"))
@@ -364,11 +367,29 @@ class _Reader:
                 self._unsupported(f"<{c.tag}> constraint {c.get('id')}")
         return tuple(locs), tuple(cols), tuple(ords), tuple(tickets)
 
+    def _references(self, cfg: _Element) -> dict[str, list[str]]:
+        refs: dict[str, list[str]] = {}
+        rscs = cfg.find("resources")
+        for prim in rscs.iter("primitive") if rscs is not None else []:
+            template = prim.get("template")
+            if template:
+                refs.setdefault(template, []).append(prim.get("id", ""))
+        tags = cfg.find("tags")
+        for tag in tags.findall("tag") if tags is not None else []:
+            refs[tag.get("id", "")] = [o.get("id", "") for o in tag.findall("obj_ref")]
+        return refs
+
+    def _expand(self, rsc_id: str, depth: int = 0) -> list[str]:
+        """A constraint's resource reference: a resource, or every resource a tag/template covers."""
+        if rsc_id not in self.refs or depth > 5:
+            return [rsc_id]
+        return [r for ref in self.refs[rsc_id] for r in self._expand(ref, depth + 1)]
+
     def _ticket(self, c: _Element) -> Iterator[TicketConstraint]:
         cid = c.get("id", "")
         ticket = c.get("ticket", "")
         policy = c.get("loss-policy", "stop")
-        rscs = [(c.get("rsc", ""), _role(c.get("rsc-role")))] if c.get("rsc") else []
+        rscs = [(r, _role(c.get("rsc-role"))) for r in self._expand(c.get("rsc", ""))] if c.get("rsc") else []
         for members, rs in self._sets(c):
             rscs.extend((m, _role(rs.get("role"))) for m in members)
         for rsc, role in rscs:
@@ -381,9 +402,9 @@ class _Reader:
         rules = tuple(self._rule(r) for r in c if isinstance(r.tag, str) and r.tag == "rule")
         rscs: list[str | None] = []
         if c.get("rsc"):
-            rscs.append(c.get("rsc"))
+            rscs.extend(self._expand(c.get("rsc", "")))
         for rs in c.findall("resource_set"):
-            rscs.extend(ref.get("id", "") for ref in rs.findall("resource_ref"))
+            rscs.extend(r for ref in rs.findall("resource_ref") for r in self._expand(ref.get("id", "")))
         pattern = c.get("rsc-pattern")
         if pattern is not None:
             rscs = [None]
@@ -455,7 +476,7 @@ class _Reader:
 
     def _sets(self, c: _Element) -> list[tuple[list[str], _Element]]:
         return [
-            ([ref.get("id", "") for ref in rs.findall("resource_ref")], rs)
+            ([r for ref in rs.findall("resource_ref") for r in self._expand(ref.get("id", ""))], rs)
             for rs in c.findall("resource_set")
         ]
 
@@ -466,16 +487,18 @@ class _Reader:
         node_attr = c.get("node-attribute", "#uname")
         sets = self._sets(c)
         if not sets:
-            yield Colocation(
-                id=cid,
-                resource=c.get("rsc", ""),
-                with_resource=c.get("with-rsc", ""),
-                score=score,
-                resource_role=_role(c.get("rsc-role")),
-                with_role=_role(c.get("with-rsc-role")),
-                node_attribute=node_attr,
-                influence=influence,
-            )
+            for dep in self._expand(c.get("rsc", "")):
+                for primary in self._expand(c.get("with-rsc", "")):
+                    yield Colocation(
+                        id=cid,
+                        resource=dep,
+                        with_resource=primary,
+                        score=score,
+                        resource_role=_role(c.get("rsc-role")),
+                        with_role=_role(c.get("with-rsc-role")),
+                        node_attribute=node_attr,
+                        influence=influence,
+                    )
             return
         # Between sets, every member of a later set is placed with the last member of the previous
         # (sequential) set, or with each of its members.
@@ -521,15 +544,17 @@ class _Reader:
         symmetrical = _is_true(sym_text) if sym_text is not None else kind is not OrderKind.SERIALIZE
         sets = self._sets(c)
         if not sets:
-            yield Order(
-                id=cid,
-                first=c.get("first", ""),
-                then=c.get("then", ""),
-                first_action=c.get("first-action", "start"),
-                then_action=c.get("then-action", c.get("first-action", "start")),
-                kind=kind,
-                symmetrical=symmetrical,
-            )
+            for first in self._expand(c.get("first", "")):
+                for then in self._expand(c.get("then", "")):
+                    yield Order(
+                        id=cid,
+                        first=first,
+                        then=then,
+                        first_action=c.get("first-action", "start"),
+                        then_action=c.get("then-action", c.get("first-action", "start")),
+                        kind=kind,
+                        symmetrical=symmetrical,
+                    )
             return
         prev: list[str] = []
         prev_action = "start"
