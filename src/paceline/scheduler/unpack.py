@@ -290,6 +290,11 @@ def _instance_for(
         candidates = [m for m in members if m.prim.id == base]
         if not candidates:
             continue
+        if is_true(candidates[0].meta.get("globally-unique")):
+            # Unique copies are distinct resources: the history's number names the copy.
+            exact = next((m for m in candidates if m.id == rsc_id), None)
+            if exact is not None:
+                return exact
         slots = clone_slots[f"{clone_id}/{base}"]
         if node in slots:
             return slots[node]
