@@ -82,6 +82,12 @@ def test_sigterm_stops_everything_in_reverse_order_and_exits(daemon: RealDaemon,
 
 def test_daemon_killed_and_restarted_adopts_running_services(daemon: RealDaemon, port: int) -> None:
     _started(daemon)
+    first = daemon.service_pid()
+    assert first is not None
+    os.kill(first, signal.SIGKILL)  # one failure and recovery first: it must survive the restart
+    assert wait_for(lambda: daemon.service_pid() not in (None, first) and http_ok(port), 10)
+    assert wait_for(lambda: daemon.resource("worker")["role"] == "Started", 10)
+    before = daemon.resource("web")
     pid = daemon.service_pid()
     daemon.kill9()
     assert http_ok(port), "the service must outlive the daemon"
@@ -89,14 +95,17 @@ def test_daemon_killed_and_restarted_adopts_running_services(daemon: RealDaemon,
     assert wait_for(lambda: daemon.resource("worker")["role"] == "Started", 10)
     assert daemon.resource("web")["role"] == "Started"
     assert daemon.service_pid() == pid
+    after = daemon.resource("web")
+    assert (after["failcount"], after["last_failure"], after["reason"]) == (
+        before["failcount"],
+        before["last_failure"],
+        before["reason"],
+    )
+    assert after["failcount"] == 1 and "signal 9" in after["reason"]
     events = daemon.events()
-    assert [e["resource"] for e in events if e["kind"] == "adopt"].count("web") == 1
-    starts_after_restart = [
-        e
-        for e in events[next(i for i, e in enumerate(events) if e["kind"] == "adopt") :]
-        if e["kind"] == "start"
-    ]
-    assert starts_after_restart == []
+    restart = max(i for i, e in enumerate(events) if e["kind"] == "daemon" and "starting" in e["message"])
+    assert {e["resource"] for e in events[restart:] if e["kind"] == "adopt"} == {"web", "worker"}
+    assert [e for e in events[restart:] if e["kind"] in ("start", "stop", "recovery")] == []
     assert daemon.terminate() == 0
 
 

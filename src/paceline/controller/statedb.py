@@ -195,9 +195,27 @@ class StateDB:
         return min(INFINITY, sum(decode_fail(kv.value).count for kv in kvs))
 
     async def forget_node_history(self, node: str) -> None:
-        """Drop every operation record of `node` (kept: fail counts). The daemon does this at
-        start-up before probing everything again, as Pacemaker wipes a rejoining node's history."""
+        """Drop every operation record of `node` (kept: fail counts)."""
         await self.store.delete(f"{PREFIX}ops/{node}/", prefix=True)
+
+    async def drop_monitor_records(self, rsc: str, node: str) -> None:
+        """Drop the recurring monitor records of a resource (they describe an earlier life)."""
+        kvs, _ = await self.store.range(op_key(node, rsc, "monitor_"))
+        for kv in kvs:
+            await self.store.delete(kv.key)
+
+    async def forget_unknown(self, node: str, known: set[str]) -> list[str]:
+        """Drop the records (history and fail counts) of resources on `node` that are not in
+        `known` (removed from the configuration while the daemon was down); the ids dropped."""
+        gone: set[str] = set()
+        for part in ("ops", "fail"):
+            kvs, _ = await self.store.range(f"{PREFIX}{part}/{node}/")
+            for kv in kvs:
+                rsc = kv.key[len(f"{PREFIX}{part}/{node}/") :].split("/", 1)[0]
+                if rsc not in known:
+                    gone.add(rsc)
+                    await self.store.delete(kv.key)
+        return sorted(gone)
 
     async def forget_resource(self, rsc: str, node: str) -> None:
         """Cleanup: drop the resource's history and fail counts on `node` (it is probed again)."""

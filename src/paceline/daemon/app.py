@@ -3,7 +3,8 @@
 Start-up: take the state directory's lock (one daemon per state dir), open the SQLite-backed
 store, load and validate the configuration (the file given, else the last applied version),
 adopt the built-in services still running, probe every resource (so nothing already running is
-started twice), then run the controller loop and the local API on `STATE/paceline.sock`.
+started twice; the recorded history, fail counts included, is kept where the probes agree with
+it), then run the controller loop and the local API on `STATE/paceline.sock`.
 
 Signals: SIGTERM/SIGINT stop every resource in reverse order, then exit 0. SIGHUP reloads the
 configuration file (validated first: an invalid file is rejected, the running one untouched).
@@ -208,8 +209,14 @@ class Daemon:
         await db.log_event(
             EventKind.DAEMON, self.node, f"paceline daemon starting on {self.node} (pid {os.getpid()})"
         )
-        await db.forget_node_history(self.node)
-        await agent.probe()
+        known = {p.id for p in loaded.config.primitives()}
+        for rid in await db.forget_unknown(self.node, known):
+            log.info(
+                "%s is no longer configured: forgetting its history",
+                rid,
+                extra={"fields": {"kind": "config", "rsc": rid}},
+            )
+        await agent.probe(history=(await db.snapshot()).history)
         controller = Controller(
             db, self.clock, self.node, agent, loaded.config, on_transition=self._on_transition
         )

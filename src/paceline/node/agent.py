@@ -40,7 +40,7 @@ from ..scheduler.transition import Action, ActionKind
 from ..store import Clock
 from .monitors import MonitorManager, MonitorSpec
 from .requests import RequestError, build_request
-from .roles import LocalRole, roles_on
+from .roles import LocalRole, RoleView, roles_on
 
 __all__ = ["NodeAgent", "model_status"]
 
@@ -274,11 +274,19 @@ class NodeAgent:
     async def _fail_count(self, rsc: str) -> int:
         return await self.db.failcount(rsc, self.node)
 
-    async def probe(self, rsc_ids: list[str] | None = None) -> list[str]:
+    async def probe(
+        self, rsc_ids: list[str] | None = None, history: tuple[OpRecord, ...] | None = None
+    ) -> list[str]:
         """Probe (monitor, interval 0) resources to learn what already runs here: at start-up
         (adopt, never start a second copy), after a cleanup, and when the scheduler asks.
-        Returns the ids found running (adopted)."""
+        Returns the ids found running (adopted).
+
+        With `history` (at start-up), a probe that agrees with what the history says (running in
+        the recorded role, or stopped) is not recorded, so the history survives a daemon restart
+        unchanged; one that disagrees is recorded as the resource's latest operation and its
+        recurring monitor records (now stale) are dropped."""
         ids = rsc_ids if rsc_ids is not None else [p.id for p, _, _ in walk_primitives(self.config)]
+        roles = roles_on(history, self.node) if history is not None else None
         found: list[str] = []
 
         async def one(rid: str) -> None:
@@ -289,7 +297,10 @@ class NodeAgent:
             else:
                 res = await self.runner.run(req)
             rc = int(res.rc)
-            await self._record(rid, "monitor", 0, res, 7)
+            if roles is None or not _agrees(roles.get(rid), res):
+                if roles is not None:
+                    await self.db.drop_monitor_records(rid, self.node)
+                await self._record(rid, "monitor", 0, res, 7)
             if res.status is AgentStatus.DONE and rc in (0, 8):
                 found.append(rid)
                 await self.db.log_event(
@@ -382,3 +393,17 @@ class NodeAgent:
 
     async def close(self) -> None:
         await self.monitors.close()
+
+
+def _agrees(view: RoleView | None, res: OpResult) -> bool:
+    """Whether a probe result says what the recorded history says."""
+    if res.status is not AgentStatus.DONE:
+        return False
+    rc = int(res.rc)
+    if view is None or view.role is LocalRole.STOPPED:
+        return rc == 7
+    if view.role is LocalRole.PROMOTED:
+        return rc == 8
+    if view.role in (LocalRole.STARTED, LocalRole.UNPROMOTED):
+        return rc == 0
+    return False  # FAILED or BLOCKED: the probe's answer is news
