@@ -113,13 +113,20 @@ def _apply_tickets(w: Working) -> None:
         if granted and not standby:
             continue
         targets = w.members_of(tc.resource)
-        policy = tc.loss_policy if not granted else "stop"  # standby: a graceful stop
+        policy = tc.loss_policy
+        if granted:  # standby: a graceful step back (a Promoted role is demoted unless policy is stop)
+            policy = "stop" if tc.role is not Role.PROMOTED or policy == "stop" else "demote"
         why = f"ticket {tc.ticket} is {'in standby' if granted else 'not granted'}"
-        if tc.role is Role.PROMOTED:
+        if tc.role is Role.PROMOTED and policy != "stop":
+            # demote, freeze: no copy may be promoted; fence: and the Promoted one's node goes.
             for inst in targets:
                 inst.no_promote = True
-            if policy != "fence":
-                continue
+                if policy == "fence":
+                    for n, r in inst.current.items():
+                        if r is Role.PROMOTED and not w.nodes[n].unclean:
+                            w.nodes[n].unclean = True
+                            w.nodes[n].fence_reason = "deadman ticket was lost"
+            continue
         for inst in targets:
             if policy == "freeze":
                 keep = set(inst.running_on)
