@@ -306,3 +306,23 @@ def test_a_resource_added_while_running_is_probed_and_adopted_not_started_twice(
         assert h.actions("fresh") == [("fresh", "start")]
 
     run(body)
+
+
+def test_start_up_probes_keep_a_history_they_agree_with() -> None:
+    async def go() -> None:
+        h = Harness()
+        await h.start()
+        h.fake.kill("web")
+        await h.advance(5)  # a failure and its recovery are in the history now
+        await h.stop()
+        before = (await h.db.snapshot()).history
+        h.fake.kill("other")  # ... and "other" died while the daemon was down
+        await h.agent.probe(history=before)
+        after = (await h.db.snapshot()).history
+        changed = {r.resource for r in after} ^ {r.resource for r in before} | {
+            r.resource for r in after if r not in before
+        }
+        assert changed == {"other"}
+        assert next(r for r in after if r.resource == "other" and r.task == "monitor").rc == 7
+
+    asyncio.run(go())
