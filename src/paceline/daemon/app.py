@@ -6,7 +6,8 @@ adopt the built-in services still running, probe every resource (so nothing alre
 started twice; the recorded history, fail counts included, is kept where the probes agree with
 it), then run the controller loop and the local API on `STATE/paceline.sock`.
 
-Signals: SIGTERM/SIGINT stop every resource in reverse order, then exit 0. SIGHUP reloads the
+Signals: SIGTERM/SIGINT stop every resource in reverse order, then exit 0 (a second one during
+that exits at once, leaving the resources running for the next daemon to adopt). SIGHUP reloads the
 configuration file (validated first: an invalid file is rejected, the running one untouched).
 """
 
@@ -270,6 +271,16 @@ class Daemon:
         return 0 if ok else 1
 
     def request_shutdown(self) -> None:
+        """First SIGTERM/SIGINT: stop every resource, then exit. A second one while that runs:
+        exit at once and leave the resources running (a later `paceline run` adopts them)."""
+        if self._shutdown.is_set():
+            log.warning(
+                "second stop signal: exiting now; resources are left running (paceline run adopts them)",
+                extra={"fields": {"kind": "daemon"}},
+            )
+            for h in logging.getLogger("paceline").handlers:
+                h.flush()
+            os._exit(130)
         self._shutdown.set()
 
     def _service_listener(self, ev: ServiceEvent) -> Any:
