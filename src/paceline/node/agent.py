@@ -99,6 +99,7 @@ class NodeAgent:
         self.monitors = MonitorManager(runner, clock, self._on_monitor)
         self._history: tuple[OpRecord, ...] = ()
         self._recent_failures: dict[str, deque[float]] = {}
+        self._fence_reported: set[str] = set()
         self.flap_window_s = 30.0
         self.flap_free = 3
         self.flap_max_delay_s = 5.0
@@ -170,7 +171,15 @@ class NodeAgent:
             found = await self.probe([self.history_id(action.resource)])
             return not found
         if action.kind is ActionKind.FENCE:
-            await self.db.log_event(EventKind.NODE, self.node, f"cannot fence {action.node}: no fencing here")
+            if action.node not in self._fence_reported:  # once, not on every re-plan
+                self._fence_reported.add(action.node)
+                await self.db.log_event(
+                    EventKind.NODE,
+                    self.node,
+                    f"the scheduler wants {action.node} fenced ({action.reason or 'unclean'}), but this "
+                    "daemon has no fencing: resolve it by hand (paceline resource cleanup, node online)",
+                    desc="fence requested",
+                )
             return False
         rsc, task = self.history_id(action.resource), action.kind.value
         if task == "start":
