@@ -754,6 +754,8 @@ class _Reader:
             exit_reason=op.get("exit-reason", ""),
             op_digest=op.get("op-digest"),
             restart_digest=op.get("op-restart-digest"),
+            secure_digest=op.get("op-secure-digest"),
+            secure_params=tuple((op.get("op-secure-params") or "").split()),
             migrate_source=op.get("migrate_source"),
             migrate_target=op.get("migrate_target"),
             on_node_of_id=op.get("on_node"),

@@ -48,6 +48,9 @@ class OpRecord:
     exit_reason: str = ""
     op_digest: str | None = None
     restart_digest: str | None = None
+    secure_digest: str | None = None
+    """For fence devices: the digest of the parameters without the secret ones."""
+    secure_params: tuple[str, ...] = ()
     migrate_source: str | None = None
     migrate_target: str | None = None
     on_node_of_id: str | None = None

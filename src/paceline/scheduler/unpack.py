@@ -429,7 +429,7 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
                 role = Role.STARTED
                 failed, on_fail = _clear(failed, on_fail)
                 if rec.op_digest:
-                    inst.start_digest[node] = rec.op_digest
+                    inst.start_digest[node] = rec
             elif task == "promote":
                 role = Role.PROMOTED
                 failed, on_fail = _clear(failed, on_fail)

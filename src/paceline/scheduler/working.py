@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..model.config import Primitive
 from ..model.enums import OnFail, Role
 from ..model.scores import add_scores
+from ..model.state import OpRecord
 from .transition import ScoreTerm
 
 __all__ = ["Inst", "NodeInfo", "Unit"]
@@ -64,7 +65,7 @@ class Inst:
     known_on: set[str] = field(default_factory=set)
     no_promote: bool = False
     """A ticket the Promoted role needs is not granted."""
-    start_digest: dict[str, str] = field(default_factory=dict)
+    start_digest: dict[str, OpRecord] = field(default_factory=dict)
     """Per node, the parameter digest recorded by the start that is in effect there."""
     """Nodes where this instance has any recorded operation (no probe needed there)."""
     # configured intent
