@@ -134,3 +134,25 @@ def test_a_promoted_instance_is_demoted_then_stopped_at_shutdown() -> None:
         assert h.fake.running == set()
 
     run(h, body)
+
+
+def test_a_failed_stop_with_fencing_enabled_is_reported_once_and_nothing_spins() -> None:
+    from paceline.controller.statedb import DynamicLocation
+    from paceline.model.scores import INFINITY
+
+    from .fasttier import WEB
+
+    h = Harness(WEB.replace("options: {stonith-enabled: false}", "options: {}"))
+
+    async def body(h: Harness) -> None:
+        h.fake.fail("other", "stop")
+        await h.db.add_location(DynamicLocation("cli-ban-other-on-n1", "other", "n1", -INFINITY))
+        h.ctl.wake()
+        await asyncio.sleep(0.5)
+        assert sum(e.kind is EventKind.NODE and "fenced" in e.message for e in h.events) == 1
+        assert {"web", "worker"} <= h.fake.running  # nothing else was stopped on its account
+        passes = h.ctl.passes
+        await asyncio.sleep(0.5)
+        assert h.ctl.passes - passes <= 2  # slowed down to about one pass a second
+
+    run(h, body)

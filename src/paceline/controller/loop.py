@@ -216,7 +216,9 @@ class Controller:
                     len(ids),
                     count,
                 )
-            await self.clock.sleep(self.repeat_backoff_s)
+            await self._sleep_until_woken(self.repeat_backoff_s)  # news (or stop()) cut it short
+            if self._stopping:
+                return False
         if self.on_transition is not None:
             self.on_transition(t)
         await self._report_escalations(eff, snap, actions)
