@@ -128,6 +128,13 @@ def test_a_promoted_instance_is_demoted_then_stopped_at_shutdown() -> None:
     async def body(h: Harness) -> None:
         assert h.fake.promoted == {"db"}
         assert h.agent.monitors.active == [("db", 5000)]
+        from paceline.daemon.status import build_status
+
+        status = build_status(h.ctl.effective, await h.db.snapshot(), "n1", {})
+        assert [(r["id"], r["role"]) for r in status["resources"]] == [("db", "Promoted")]
+        h.fake.promoted.discard("db")  # as if demoted behind our back: the Promoted monitor fails
+        await h.advance(5)
+        assert h.fake.promoted == {"db"}  # recovered and promoted again
         h.fake.calls.clear()
         assert await h.ctl.stop_everything()
         assert h.actions("db") == [("db", "demote"), ("db", "stop")]
@@ -154,5 +161,23 @@ def test_a_failed_stop_with_fencing_enabled_is_reported_once_and_nothing_spins()
         passes = h.ctl.passes
         await asyncio.sleep(0.5)
         assert h.ctl.passes - passes <= 2  # slowed down to about one pass a second
+
+    run(h, body)
+
+
+def test_a_promotable_instance_without_a_promotion_score_is_reported_unpromoted() -> None:
+    from paceline.daemon.status import build_status
+
+    h = Harness(
+        "cluster: {name: t, options: {stonith-enabled: false}}\nresources:\n  - promotable: dbc\n"
+        "    resource:\n      id: db\n      agent: ocf:pacemaker:Stateful\n"
+        "      ops: {monitor: [{interval: 5s, role: Promoted}, {interval: 6s, role: Unpromoted}]}\n"
+    )
+
+    async def body(h: Harness) -> None:
+        assert h.fake.running == {"db"} and h.fake.promoted == set()
+        assert h.agent.monitors.active == [("db", 6000)]
+        status = build_status(h.ctl.effective, await h.db.snapshot(), "n1", {})
+        assert [(r["id"], r["role"]) for r in status["resources"]] == [("db", "Unpromoted")]
 
     run(h, body)

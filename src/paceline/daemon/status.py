@@ -57,6 +57,8 @@ def build_status(
     for prim, group, clone, rid in _instances(config, roles):
         view = roles.get(rid)
         role = view.role if view is not None else LocalRole.STOPPED
+        if role is LocalRole.STARTED and clone is not None and clone.promotable:
+            role = LocalRole.UNPROMOTED  # a promotable clone's instance that is not promoted
         fails = [f for f in snap.failures if f.resource == rid and f.node == node]
         count = min(INFINITY, sum(f.count for f in fails))
         last = max((f.last_failure for f in fails if f.last_failure is not None), default=None)
