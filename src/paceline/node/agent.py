@@ -213,8 +213,8 @@ class NodeAgent:
                     desc="ok",
                     extra={"reason": "recovered"},
                 )
-            elif task in ("start", "stop"):
-                kind = EventKind.START if task == "start" else EventKind.STOP
+            elif task in ("start", "stop", "promote", "demote", "migrate_to", "migrate_from"):
+                kind = {"start": EventKind.START, "stop": EventKind.STOP}.get(task, EventKind.OPERATION)
                 why = f" ({action.reason})" if action.reason else ""
                 await self.db.log_event(
                     kind,
