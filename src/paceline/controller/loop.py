@@ -4,7 +4,8 @@
 
 Invariants:
 - The loop wakes on a store watch (a new fail count, node flags, CLI constraints, meta overrides)
-  as well as on direct `wake()` calls; the results of its own actions do not wake it.
+  as well as on direct `wake()` calls; successful results of its own actions do not wake it
+  (a failed one does: it is news).
 - Exactly one pass runs at a time (`_lock`); a pass runs its transition's actions in parallel
   where the ordering edges allow (the scheduler's `after` plus order constraints and groups, see
   `ordering`), each action only after every action it depends on succeeded.
@@ -21,8 +22,10 @@ Invariants:
 - An exception inside a pass or an action (a bug) is logged; the action counts as failed and
   the loop carries on (after a 1 s pause for a failed pass).
 - If the same non-empty set of actions is planned more than `max_repeats` times in a row
-  the loop pauses `repeat_backoff_s` before each further attempt (a plan that does not
-  converge must not spin a core).
+  the loop pauses up to `repeat_backoff_s` before each further attempt (a plan that does not
+  converge must not spin a core); news or `stop()` cut the pause short.
+- `stop_everything` (shutdown) plans with this node marked `shutdown`, as Pacemaker does: what
+  runs here is demoted and stopped in reverse order.
 """
 
 from __future__ import annotations
