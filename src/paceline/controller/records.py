@@ -11,6 +11,7 @@ Keys (all under `PREFIX`)::
     constraints/<id>                {"resource", "node", "score"} (bans and moves from the CLI)
     meta/<rsc>                      {name: value} meta attribute overrides (target-role, ...)
     events/<seq:012d>               an Event (the event log)
+    members/<node>, dc              membership and the DC, under the node's lease (node.membership)
 
 Invariant: `decode_*(encode_*(x)) == x` for every record.
 """
