@@ -47,7 +47,7 @@ from xml.sax.saxutils import escape
 from .context import DEFAULT_TIMEOUT_MS, RunContext
 from .metadata import AgentMetadata, parse_metadata
 from .probes import ProbeResult, run_probe
-from .procfs import boot_id, read_stat
+from .procfs import boot_id, pids_in_session, read_stat
 from .service_def import ServiceDefinition, ServiceDefinitionError
 from .types import AgentSpec, OcfRc, OpRequest, OpResult, OpStatus
 
@@ -603,7 +603,15 @@ class ServiceSupervisor:
                 await asyncio.wait_for(inst.exited.wait(), hard_s)
         if not inst.exited.is_set():  # no pidfd event (e.g. polling fallback stuck): check /proc
             self._on_exit(inst)
+        await self._wait_session_gone(inst.pid, hard_s)
         return killed
+
+    async def _wait_session_gone(self, sid: int, limit_s: float) -> None:
+        """A stop is done only when nothing of the service's session is left: killed workers may
+        take a moment to die (and be reaped by us, the subreaper)."""
+        deadline = time.monotonic() + max(0.5, limit_s)
+        while pids_in_session(sid) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     async def _stop(self, rid: str, req: OpRequest, timeout_s: float, t0: float) -> OpResult:
         inst = self._instances.get(rid)
