@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from ..model.config import Clone, Configuration, Group, Primitive, Resource
 from ..model.durations import parse_duration_ms
-from ..model.scores import INFINITY, parse_score
+from ..model.scores import parse_score
 
 __all__ = ["duration_seconds", "effective_meta", "is_true", "meta_score"]
 
@@ -41,5 +41,3 @@ def duration_seconds(text: str | None) -> float:
         return 0.0
     return parse_duration_ms(text, 0, lenient=True) / 1000.0
 
-
-_ = INFINITY

@@ -32,7 +32,6 @@ class Coloc:
     dependent: Inst
     primary: list[Inst]
     primary_id: str
-    primary_is_clone: bool
     score: int
     dependent_role: Role | None
     primary_role: Role | None
@@ -165,7 +164,7 @@ def build_colocations(w: Working) -> list[Coloc]:
             continue
         for prev, cur in itertools.pairwise(members):
             out.append(
-                Coloc(f"group:{gid}", cur, [prev], prev.id, False, INFINITY, None, None, "#uname", True)
+                Coloc(f"group:{gid}", cur, [prev], prev.id, INFINITY, None, None, "#uname", True)
             )
     return out
 
@@ -188,7 +187,6 @@ def _expand_coloc(w: Working, col: Colocation) -> list[Coloc]:
         deps = deps[
             :1
         ]  # a preference is the group's, through its first member; a requirement binds every member
-    primary_is_clone = col.with_resource in w.clone_children
     if col.with_resource in w.group_members:
         prims = prims[:1]
     return [
@@ -197,7 +195,6 @@ def _expand_coloc(w: Working, col: Colocation) -> list[Coloc]:
             d,
             prims,
             col.with_resource,
-            primary_is_clone,
             col.score,
             col.resource_role,
             col.with_role,

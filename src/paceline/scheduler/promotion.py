@@ -93,7 +93,6 @@ def set_instance_roles(
         if m.target_role not in (Role.STARTED, Role.PROMOTED):
             continue
         m.next_role = Role.PROMOTED
-        m.promotion_score = sort_index[m.id]
         promoted += 1
         per_node[node] = per_node.get(node, 0) + 1
 

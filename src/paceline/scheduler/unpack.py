@@ -410,7 +410,6 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
         if rec.status is OpStatus.PENDING:
             if task == "start":
                 role = Role.STARTED
-                inst.pending_start.add(node)
             elif task == "promote":
                 role = Role.PROMOTED
             elif task in ("migrate_to", "migrate_from"):

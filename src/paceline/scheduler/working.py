@@ -60,8 +60,6 @@ class Inst:
     current: dict[str, Role] = field(default_factory=dict)
     failed_on: set[str] = field(default_factory=set)
     on_fail: OnFail | None = None
-    pending_start: set[str] = field(default_factory=set)
-    partially_migrated: bool = False
     known_on: set[str] = field(default_factory=set)
     no_promote: bool = False
     """A ticket the Promoted role needs is not granted."""
@@ -84,8 +82,6 @@ class Inst:
     assigned: str | None = None
     next_role: Role = Role.UNKNOWN
     blocked: bool = False
-    stop_reason: str = ""
-    promotion_score: int = 0
 
     @property
     def running_on(self) -> list[str]:
