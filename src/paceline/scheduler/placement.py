@@ -508,6 +508,15 @@ class _Assigner:
                 if not any(p.provisional for p in c.primary):
                     self._apply_coloc_to_scores(m, c)
         self._swap_extra_copies(members)
+        if self.w.config.options.stop_all_resources:
+            for m in members:  # stop-all-resources: every copy stops (a Promoted one demotes first)
+                if m.managed:
+                    m.provisional = False
+                    m.assigned = None
+            for m in members:
+                m.allocating = False
+            self._set_roles(cid)
+            return
         per_node: dict[str, int] = {}
         # Instances already running stay where they are when allowed.
         for m in members:
