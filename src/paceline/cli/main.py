@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from ..alerts import AlertError, split_alerts
 from ..model.cib import CibError, read_cib
 from ..model.config import Configuration
 from ..model.yaml_loader import ConfigError, Severity, check_config_text, dump_config, load_config, read_text
@@ -42,6 +43,11 @@ def validate(
         raise typer.Exit(EXIT_INPUT) from None
     config, problems = check_config_text(text, str(file))
     print_problems(problems)
+    try:
+        split_alerts(text, str(file))  # the `alerts:` section is checked by the daemon's reader
+    except AlertError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_INPUT) from None
     if config is None or any(p.severity is Severity.ERROR for p in problems):
         raise typer.Exit(EXIT_INPUT)
     constraints = len(config.locations) + len(config.colocations) + len(config.orders)

@@ -821,7 +821,17 @@ def _format_date(expr: DateExpr) -> str:
 
 # --------------------------------------------------------------------------- configuration reader
 
-_TOP_KEYS = ("cluster", "nodes", "fencing", "resources", "constraints", "rsc_defaults", "op_defaults")
+_TOP_KEYS = (
+    "cluster",
+    "nodes",
+    "fencing",
+    "resources",
+    "constraints",
+    "rsc_defaults",
+    "op_defaults",
+    "alerts",
+)
+"""`alerts:` is the daemon's (paceline.alerts reads and checks it); the model does not hold it."""
 _PRIMITIVE_KEYS = ("id", "agent", "service", "params", "meta", "ops", "utilization")
 _OP_KEYS = ("interval", "timeout", "on-fail", "role", "enabled", "id", "meta")
 _LOCATION_KEYS = (
