@@ -185,11 +185,12 @@ def _propagate(w: Working, g: Graph) -> None:
                 continue  # an unmanaged resource neither blocks nor forces what follows it
             if first_task == "stop" and then_task == "stop":
                 # Inverse of a start order: if the later stop is required, so is the earlier one.
-                if mandatory and any(a.required for a in then_actions):
+                cause = next((a for a in then_actions if a.required), None)
+                if mandatory and cause is not None:
                     for a in first_actions:
                         if not a.required:
                             a.required = True
-                            a.reason = f"required {label}"
+                            a.reason = f"required {cause.key[0]} stop"
                             changed = True
                 continue
             if first_task == "start":
