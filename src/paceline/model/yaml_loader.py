@@ -51,6 +51,7 @@ from .config import (
     Primitive,
     Resource,
 )
+from .durations import parse_duration_ms
 from .enums import BoolOp, ExprOp, HealthStrategy, NoQuorumPolicy, OnFail, OrderKind, Role, ValueType
 from .rules import AttrExpr, DateExpr, DateSpec, Rule
 from .scores import INFINITY, format_score
@@ -110,35 +111,11 @@ class ConfigError(Exception):
 
 # --------------------------------------------------------------------------- scalar syntax
 
-_DURATION_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*$")
-_DURATION_UNITS_MS = {
-    "": 1000.0,
-    "s": 1000.0,
-    "sec": 1000.0,
-    "secs": 1000.0,
-    "ms": 1.0,
-    "msec": 1.0,
-    "us": 0.001,
-    "usec": 0.001,
-    "m": 60_000.0,
-    "min": 60_000.0,
-    "mins": 60_000.0,
-    "h": 3_600_000.0,
-    "hr": 3_600_000.0,
-}
 _INT_RE = re.compile(r"^[-+]?[0-9]+$")
 _SCORE_RE = re.compile(r"^([-+]?[0-9]+|[-+]?(infinity|inf))$", re.IGNORECASE)
 _ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _TRUE = {"true", "yes", "on", "1", "y"}
 _FALSE = {"false", "no", "off", "0", "n"}
-
-
-def parse_duration_ms(text: str) -> int:
-    """Milliseconds for `500ms`, `2s`, `5min`, `1h`, `1m` (minutes, as Pacemaker) or bare seconds."""
-    m = _DURATION_RE.match(text)
-    if not m or m.group(2).lower() not in _DURATION_UNITS_MS:
-        raise ValueError(f"expected a duration like 500ms, 2s, 5min or 1h, got {text!r}")
-    return round(float(m.group(1)) * _DURATION_UNITS_MS[m.group(2).lower()])
 
 
 def format_duration(ms: int) -> str:
