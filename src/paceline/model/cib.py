@@ -304,6 +304,10 @@ class _Reader:
         meta = self._nvpairs(base, "meta_attributes") if template is not None else {}
         meta.update(self._nvpairs(r, "meta_attributes"))
         util = {k: _int(v) for k, v in self._nvpairs(r, "utilization").items()}
+        if meta.get("remote-node"):
+            self._unsupported(f"guest node {meta['remote-node']} (remote-node on {r.get('id')})")
+        if standard == "ocf" and provider == "pacemaker" and rtype == "remote":
+            self._unsupported(f"remote node connection {r.get('id')}")
         ops: list[Op] = []
         for src in ([template] if template is not None else []) + [r]:
             ops_el = src.find("operations")
