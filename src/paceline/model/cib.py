@@ -563,23 +563,29 @@ class _Reader:
         prev: list[str] = []
         prev_action = "start"
         sequential_prev = True
+        prev_all = True
+        prev_id = ""
         for members, rs in sets:
             action = rs.get("action", "start")
             sequential = _is_true(rs.get("sequential", "true"))
-            if _is_true(rs.get("require-all", "true")) is False:
-                self._unsupported(f"require-all=false in resource set {rs.get('id')}")
-            if sequential:
+            require_all = _is_true(rs.get("require-all", "true"))
+            if sequential and require_all:
                 for a, b in itertools.pairwise(members):
                     yield Order(f"{cid}-{a}-{b}", a, b, action, action, kind, symmetrical)
             if prev:
-                firsts = prev[-1:] if sequential_prev else prev
-                thens = members[:1] if sequential else members
+                # A set with require-all=false lets what follows start once any one member runs:
+                # its orders share the id "one-or-more:SET" and need only one of their firsts.
+                firsts = prev[-1:] if sequential_prev and prev_all else prev
+                thens = members[:1] if sequential and require_all else members
                 for f in firsts:
                     for t in thens:
-                        yield Order(f"{cid}-{f}-{t}", f, t, prev_action, action, kind, symmetrical)
+                        oid = f"{cid}-{f}-{t}" if prev_all else f"one-or-more:{prev_id}"
+                        yield Order(oid, f, t, prev_action, action, kind, symmetrical, require_all=prev_all)
             prev = members
             prev_action = action
             sequential_prev = sequential
+            prev_all = require_all
+            prev_id = rs.get("id", "")
 
     # --- status ----------------------------------------------------------------------------------
     def _status(self, config: Configuration) -> ClusterState:

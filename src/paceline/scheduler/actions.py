@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from ..model.digest import op_digest
 from ..model.enums import NoQuorumPolicy, OrderKind, Role
 from ..model.scores import INFINITY
-from .meta import is_true
+from .meta import is_true, meta_score
 from .unpack import Working
 from .working import Inst
 
-__all__ = ["Graph", "Node", "build_graph", "node_for"]
+__all__ = ["Graph", "Node", "OrderEdge", "build_graph", "node_for"]
 
 
 @dataclass
@@ -39,19 +39,28 @@ class Node:
         return (self.inst.id if self.inst else "", self.task, self.node)
 
 
-@dataclass
-class _Edge:
-    first: tuple[str, ...]
-    then: tuple[str, ...]
+@dataclass(frozen=True)
+class OrderEdge:
+    """`then_task` of every then-instance waits for `first_task` of the first-instances.
+
+    `need`: None when every first must be able to act; a number when that many suffice (a clone,
+    whose "running" needs one copy or clone-min; a require-all=false set, which needs one member).
+    """
+
+    firsts: list[Inst]
+    first_task: str
+    thens: list[Inst]
+    then_task: str
     mandatory: bool
-    first_label: str
+    label: str
+    need: int | None = None
 
 
 @dataclass
 class Graph:
     actions: dict[tuple[str, str, str], Node] = field(default_factory=dict)
     fences: dict[str, str] = field(default_factory=dict)
-    orders: list[tuple[list[Inst], str, list[Inst], str, bool, str]] = field(default_factory=list)
+    orders: list[OrderEdge] = field(default_factory=list)
     """(first instances, task, then instances, task, mandatory, label): every ordering to honour."""
 
     def get(self, inst: Inst, task: str, node: str | None) -> Node | None:
@@ -155,7 +164,14 @@ def _propagate(w: Working, g: Graph) -> None:
     while changed and rounds < 50:
         changed = False
         rounds += 1
-        for first_insts, first_task, then_insts, then_task, mandatory, label in edges:
+        for edge in edges:
+            first_insts, first_task, then_insts, then_task = (
+                edge.firsts,
+                edge.first_task,
+                edge.thens,
+                edge.then_task,
+            )
+            mandatory, label = edge.mandatory, edge.label
             first_actions = [
                 a
                 for a in (
@@ -184,8 +200,17 @@ def _propagate(w: Working, g: Graph) -> None:
             if any(not i.managed for i in first_insts):
                 continue  # an unmanaged resource neither blocks nor forces what follows it
             if first_task == "stop" and then_task == "stop":
-                # Inverse of a start order: if the later stop is required, so is the earlier one.
+                # Inverse of a start order: if the later stop is required, so is the earlier one;
+                # for a clone, only when fewer copies than it needs stay up.
                 cause = next((a for a in then_actions if a.required), None)
+                if edge.need is not None:
+                    staying = [
+                        t
+                        for t in then_insts
+                        if t.running_on and not any(a.required for a in then_actions if a.inst is t)
+                    ]
+                    if len(staying) >= edge.need:
+                        cause = None
                 if mandatory and cause is not None:
                     for a in first_actions:
                         if not a.required:
@@ -193,13 +218,12 @@ def _propagate(w: Working, g: Graph) -> None:
                             a.reason = f"required {cause.key[0]} stop"
                             changed = True
                 continue
-            if first_task == "start":
-                if len(first_insts) > 1 and label.endswith("running") and not _is_group_label(w, label):
-                    unrunnable = mandatory and not any(a.runnable for a in first_actions)
-                else:
-                    unrunnable = mandatory and (
-                        len(first_actions) < len(first_insts) or any(not a.runnable for a in first_actions)
-                    )
+            if first_task == "start" and edge.need is not None:
+                unrunnable = mandatory and sum(a.runnable for a in first_actions) < edge.need
+            elif first_task == "start":
+                unrunnable = mandatory and (
+                    len(first_actions) < len(first_insts) or any(not a.runnable for a in first_actions)
+                )
             else:
                 unrunnable = False
             required = any(a.required and a.runnable for a in first_actions)
@@ -231,10 +255,6 @@ def _clone_stays_up(g: Graph, insts: list[Inst]) -> bool:
         if start is not None and not start.required:
             return True
     return False
-
-
-def _is_group_label(w: Working, label: str) -> bool:
-    return label.split(" ", 1)[0] in w.group_members
 
 
 def node_for(inst: Inst, task: str) -> str | None:
@@ -313,14 +333,16 @@ def _block_colocated(w: Working, g: Graph) -> None:
                 s.block_reason = f"colocation with {col.with_resource}"
 
 
-def _order_edges(w: Working, g: Graph) -> list[tuple[list[Inst], str, list[Inst], str, bool, str]]:
-    """Every ordering as (first instances, task, then instances, task, mandatory, label).
+def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
+    """Every ordering to honour.
 
     Order constraints come before the groups' own member orderings, so that a restart caused by
     something outside a group names that cause. A constraint on a group as "then" reaches every
-    member (through the group's start, as in Pacemaker).
+    member (through the group's start, as in Pacemaker). Orders sharing a "one-or-more:" id (a
+    require-all=false set) become one edge that needs any one of their firsts.
     """
-    out: list[tuple[list[Inst], str, list[Inst], str, bool, str]] = []
+    out: list[OrderEdge] = []
+    pooled: dict[tuple[str, str, str], OrderEdge] = {}
     for order in w.config.orders:
         firsts = w.members_of(order.first)
         thens = w.members_of(order.then)
@@ -329,11 +351,32 @@ def _order_edges(w: Working, g: Graph) -> list[tuple[list[Inst], str, list[Inst]
         mandatory = order.kind is OrderKind.MANDATORY
         fa = _task(order.first_action)
         ta = _task(order.then_action)
-        is_collective = order.first in w.group_members or order.first in w.clone_children
-        label = f"{order.first} {'running' if is_collective and fa == 'start' else fa}"
-        out.append((firsts, fa, thens, ta, mandatory, label))
+        need: int | None = None
+        label = f"{order.first} {fa}"
+        if order.first in w.group_members and fa == "start":
+            label = f"{order.first} running"
+        if order.first in w.clone_children:
+            clone_min = meta_score(_clone_meta(w, order.first), "clone-min", 0)
+            need = clone_min or 1
+            label = (
+                f"clone-one-or-more:{order.id}"
+                if clone_min
+                else f"{order.first} {'running' if fa == 'start' else fa}"
+            )
+        if not order.require_all:
+            key = (order.id, order.then, ta)
+            if key in pooled:
+                prev = pooled[key]
+                pooled[key] = OrderEdge(prev.firsts + firsts, fa, thens, ta, mandatory, order.id, 1)
+            else:
+                pooled[key] = OrderEdge(firsts, fa, thens, ta, mandatory, order.id, 1)
+            continue
+        out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need))
         if order.symmetrical and fa == "start" and ta == "start":
-            out.append((thens, "stop", firsts, "stop", mandatory, f"{order.then} stop"))
+            out.append(OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need))
+    for edge in pooled.values():
+        out.append(edge)
+        out.append(OrderEdge(edge.thens, "stop", edge.firsts, "stop", edge.mandatory, edge.label, 1))
     for gid, members in w.group_members.items():
         ordered = True
         for rsc in w.config.resources:
@@ -341,10 +384,17 @@ def _order_edges(w: Working, g: Graph) -> list[tuple[list[Inst], str, list[Inst]
                 ordered = is_true(rsc.meta.get("ordered"), True)
         if not ordered:
             continue
-        for prev, cur in itertools.pairwise(members):
-            out.append(([prev], "start", [cur], "start", True, f"{prev.id} start"))
-            out.append(([cur], "stop", [prev], "stop", True, f"{cur.id} stop"))
+        for prev_m, cur in itertools.pairwise(members):
+            out.append(OrderEdge([prev_m], "start", [cur], "start", True, f"{prev_m.id} start"))
+            out.append(OrderEdge([cur], "stop", [prev_m], "stop", True, f"{cur.id} stop"))
     return out
+
+
+def _clone_meta(w: Working, clone_id: str) -> dict[str, str]:
+    for rsc in w.config.resources:
+        if rsc.id == clone_id:
+            return dict(rsc.meta)
+    return {}
 
 
 def _task(action: str) -> str:

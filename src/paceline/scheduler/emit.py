@@ -65,11 +65,11 @@ def emit_actions(w: Working, g: Graph) -> list[Action]:
             if cur in fence_ids:
                 edge(fence_ids[cur], start)
         edge(start, promote)
-    for first_insts, first_task, then_insts, then_task, _mandatory, _label in g.orders:
-        for f in first_insts:
-            fa = emitted(g.get(f, first_task, node_for(f, first_task)))
-            for t in then_insts:
-                edge(fa, emitted(g.get(t, then_task, node_for(t, then_task))))
+    for order in g.orders:
+        for f in order.firsts:
+            fa = emitted(g.get(f, order.first_task, node_for(f, order.first_task)))
+            for t in order.thens:
+                edge(fa, emitted(g.get(t, order.then_task, node_for(t, order.then_task))))
     # Within a promotable clone, the old Promoted instance is demoted before a new one is promoted.
     for members in w.clone_children.values():
         demotes = [emitted(g.get(m, "demote", c)) for m in members for c in m.running_on]

@@ -40,4 +40,3 @@ def duration_seconds(text: str | None) -> float:
     if not text:
         return 0.0
     return parse_duration_ms(text, 0, lenient=True) / 1000.0
-

@@ -163,9 +163,7 @@ def build_colocations(w: Working) -> list[Coloc]:
         if not is_true(_group_meta(w, gid, "colocated"), True):
             continue
         for prev, cur in itertools.pairwise(members):
-            out.append(
-                Coloc(f"group:{gid}", cur, [prev], prev.id, INFINITY, None, None, "#uname", True)
-            )
+            out.append(Coloc(f"group:{gid}", cur, [prev], prev.id, INFINITY, None, None, "#uname", True))
     return out
 
 
