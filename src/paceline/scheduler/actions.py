@@ -371,6 +371,23 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
             else:
                 pooled[key] = OrderEdge(firsts, fa, thens, ta, mandatory, order.id, 1)
             continue
+        interleave = (
+            order.first in w.clone_children
+            and order.then in w.clone_children
+            and is_true(_clone_meta(w, order.then).get("interleave"))
+            and not _clone_meta(w, order.first).get("clone-min")  # clone-min counts copies anywhere
+        )
+        if interleave:
+            # Each copy of the "then" clone waits only for the copy of the first on its own node.
+            for t in thens:
+                local = [f for f in firsts if f.assigned is not None and f.assigned == t.assigned]
+                local = local or [f for f in firsts if t.current_node and f.current_node == t.current_node]
+                if not local:
+                    continue
+                out.append(OrderEdge(local, fa, [t], ta, mandatory, f"{local[0].id} {fa}"))
+                if order.symmetrical and fa == "start" and ta == "start":
+                    out.append(OrderEdge([t], "stop", local, "stop", mandatory, f"{t.id} stop"))
+            continue
         out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need))
         if order.symmetrical and fa == "start" and ta == "start":
             out.append(OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need))
