@@ -766,6 +766,7 @@ class _Reader:
             restart_digest=op.get("op-restart-digest"),
             secure_digest=op.get("op-secure-digest"),
             secure_params=tuple((op.get("op-secure-params") or "").split()),
+            force_restart=tuple((op.get("op-force-restart") or "").split()),
             migrate_source=op.get("migrate_source"),
             migrate_target=op.get("migrate_target"),
             on_node_of_id=op.get("on_node"),

@@ -51,6 +51,8 @@ class OpRecord:
     secure_digest: str | None = None
     """For fence devices: the digest of the parameters without the secret ones."""
     secure_params: tuple[str, ...] = ()
+    force_restart: tuple[str, ...] = ()
+    """Parameters whose change needs a restart (the rest can be reloaded); `restart_digest` covers them."""
     migrate_source: str | None = None
     migrate_target: str | None = None
     on_node_of_id: str | None = None

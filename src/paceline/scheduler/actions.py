@@ -125,9 +125,12 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
         moving = nxt not in cur_nodes
         restart = inst.failed and nxt in inst.failed_on
         start = g.add(inst, "start", nxt, moving or restart or len(cur_nodes) > 1)
-        if not moving and not restart and _definition_changed(inst, nxt):
+        change = None if moving or restart else _definition_change(inst, nxt)
+        if change == "restart":
             start.required = True
             start.reason = "resource definition change"
+        elif change == "reload":
+            g.add(inst, "reload", nxt, True)
         requires = inst.meta.get("requires", "quorum")
         if no_quorum and requires != "nothing":
             if policy in (NoQuorumPolicy.STOP, NoQuorumPolicy.SUICIDE):
@@ -141,14 +144,21 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
             g.add(inst, "promote", nxt, moving or restart or not was_promoted)
 
 
-def _definition_changed(inst: Inst, node: str) -> bool:
-    """The start in effect on `node` ran with other parameters than the configuration has now."""
+def _definition_change(inst: Inst, node: str) -> str | None:
+    """How the start in effect on `node` differs from the configuration now: None, "reload" (only
+    parameters the agent can take in place changed) or "restart"."""
     start = inst.start_digest.get(node)
     if start is None or inst.orphan or inst.prim.service is not None:
-        return False
+        return None
     if inst.prim.agent.standard == "stonith" and start.secure_digest is not None:
-        return False  # a fence device's recorded digests also cover what its agent adds
-    return start.op_digest != op_digest(inst.prim.params)
+        return None  # a fence device's recorded digests also cover what its agent adds
+    if start.op_digest == op_digest(inst.prim.params):
+        return None
+    if start.restart_digest is not None:
+        restart_params = {k: v for k, v in inst.prim.params.items() if k in start.force_restart}
+        if start.restart_digest == op_digest(restart_params):
+            return "reload"
+    return "restart"
 
 
 def _start_key(inst: Inst, node: str | None) -> tuple[str, str, str] | None:
@@ -286,8 +296,12 @@ def _restart_rules(g: Graph, inst: Inst) -> bool:
             changed = True
     start = g.get(inst, "start", nxt)
     stop = g.get(inst, "stop", nxt)
+    reload = g.get(inst, "reload", nxt)
+    if reload is not None and reload.required and start is not None and start.required:
+        reload.required = False  # restarted anyway: the new parameters come with the start
+        changed = True
     if start is None or stop is None:
-        return False
+        return changed
     if start.required and start.runnable and not stop.required:
         stop.required = True
         changed = True

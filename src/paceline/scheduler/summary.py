@@ -123,6 +123,9 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
             here = f"{_role_name(was)} -> {_role_name(inst.next_role)} {cur}"
         out.append(_fmt("Restart", inst.id, here, f"due to {start.reason}" if start.reason else ""))
         return out
+    reload = g.get(inst, "reload", cur)
+    if reload is not None and reload.required and reload.runnable:
+        out.append(_fmt("Reload", inst.id, cur))
     out.extend(_role_lines(g, inst, cur, nxt))
     return out
 
