@@ -87,9 +87,10 @@ def _apply_location(w: Working, loc: Location) -> None:
     targets = _location_targets(w, loc)
     if not targets:
         return
-    if loc.role is Role.PROMOTED:
+    if loc.role is Role.PROMOTED or any(r.role is Role.PROMOTED for r in loc.rules):
         w.promotion_locations.extend((inst, loc) for inst, _first in targets)
-        return
+        if loc.role is Role.PROMOTED:
+            return
     for inst, real in targets:
         for node_name, score in _location_scores(w, loc, inst):
             inst.add_score(node_name, score if real else 0, f"location {loc.id}" if real else "")

@@ -131,9 +131,11 @@ def _priority(
     for target, loc in w.promotion_locations:
         if target is not inst:
             continue
-        if loc.node is not None and loc.node == node.name:
+        if loc.role is Role.PROMOTED and loc.node is not None and loc.node == node.name:
             score = add_scores(score, loc.score)
         for rule in loc.rules:
+            if loc.role is not Role.PROMOTED and rule.role is not Role.PROMOTED:
+                continue  # a rule for placement, not for the Promoted role
             if evaluate_rule(rule, RuleContext(node.attributes, w.now, inst.prim.params, inst.meta)):
                 value = rule.score if rule.score is not None else 0
                 if rule.score_attribute:

@@ -107,7 +107,8 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
             verb = "Migrate"
         where = f"{cur} -> {nxt}"
         if promotable:
-            where += f" {_role_name(inst.next_role)}"
+            before, will = _role_name(inst.current.get(cur)), _role_name(inst.next_role)
+            where = f"{cur} -> {nxt} {will}" if before == will else f"{before} {cur} -> {will} {nxt}"
         out.append(_fmt(verb, inst.id, where))
         return out
     was = inst.current.get(cur)
