@@ -54,6 +54,9 @@ class OrderEdge:
     mandatory: bool
     label: str
     need: int | None = None
+    symmetrical: bool = True
+    """An asymmetrical order only holds back a start that has to happen (a copy that runs and
+    stays where it is keeps running)."""
 
 
 @dataclass
@@ -240,7 +243,12 @@ def _propagate(w: Working, g: Graph) -> None:
             if required and first_task == "start" and _clone_stays_up(g, first_insts):
                 required = False  # a clone already up elsewhere: a new copy restarts nobody
             for then in then_actions:
-                if unrunnable and then.runnable and then_task == "start":
+                if (
+                    unrunnable
+                    and then.runnable
+                    and then_task == "start"
+                    and (edge.symmetrical or then.required)
+                ):
                     then.runnable = False
                     then.block_reason = f"unrunnable {label}"
                     changed = True
@@ -402,7 +410,7 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
                 if order.symmetrical and fa == "start" and ta == "start":
                     out.append(OrderEdge([t], "stop", local, "stop", mandatory, f"{t.id} stop"))
             continue
-        out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need))
+        out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need, order.symmetrical))
         if order.symmetrical and fa == "start" and ta == "start":
             out.append(OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need))
     for edge in pooled.values():
