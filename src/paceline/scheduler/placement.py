@@ -212,6 +212,7 @@ class _Assigner:
     def __init__(self, w: Working, colocs: list[Coloc], balance: bool = True) -> None:
         self.w = w
         self.balance = balance
+        self.clones_done: set[str] = set()
         self.this_with: dict[str, list[Coloc]] = {}
         self.with_this: dict[str, list[Coloc]] = {}
         for c in colocs:
@@ -233,7 +234,7 @@ class _Assigner:
             group_members = self.w.group_members[inst.group]
             if group_members and group_members[0] is not inst and group_members[0].provisional:
                 self.assign_group(inst.group)
-        if inst.clone is not None and inst.provisional:
+        if inst.clone is not None and inst.provisional and inst.clone not in self.clones_done:
             self.assign_clone(inst.clone)
         if not inst.provisional:
             return inst.assigned
@@ -490,9 +491,21 @@ class _Assigner:
                 self.assign(m)
 
     def assign_clone(self, cid: str) -> None:
-        members = self.w.clone_children[cid]
-        if any(m.allocating for m in members):
+        """Place a clone's copies. For a cloned group, each copy's first member is placed as the
+        copy; the other members follow it through the group's own colocations."""
+        every = self.w.clone_children[cid]
+        if cid in self.clones_done or any(m.allocating for m in every):
             return
+        members = [m for m in every if m.group is None or self.w.group_members[m.group][0] is m]
+        followers = [m for m in every if m not in members]
+        self._assign_copies(cid, members)
+        self.clones_done.add(cid)
+        for m in followers:
+            if m.provisional:
+                self.assign(m)
+        self._set_roles(cid)
+
+    def _assign_copies(self, cid: str, members: list[Inst]) -> None:
         clone_meta = members[0].meta if members else {}
         node_max = meta_score(clone_meta, "clone-node-max", 1)
         for m in members:
@@ -514,7 +527,6 @@ class _Assigner:
                     m.assigned = None
             for m in members:
                 m.allocating = False
-            self._set_roles(cid)
             return
         per_node: dict[str, int] = {}
         # Instances already running stay where they are when allowed.
@@ -575,7 +587,6 @@ class _Assigner:
             self.w.nodes[chosen].num_assigned += 1
         for m in members:
             m.allocating = False
-        self._set_roles(cid)
 
     def _instance_scores(
         self, m: Inst, ids: set[str], per_node: dict[str, int], node_max: int
