@@ -70,6 +70,14 @@ def emit_actions(w: Working, g: Graph) -> list[Action]:
             fa = emitted(g.get(f, order.first_task, node_for(f, order.first_task)))
             for t in order.thens:
                 edge(fa, emitted(g.get(t, order.then_task, node_for(t, order.then_task))))
+    # Within a clone, a copy starts on a node only after any other copy there has stopped.
+    for members in w.clone_children.values():
+        stops = [(c, emitted(g.get(m, "stop", c))) for m in members for c in m.running_on]
+        for m in members:
+            start = emitted(g.get(m, "start", m.assigned))
+            for node, stop in stops:
+                if node == m.assigned:
+                    edge(stop, start)
     # Within a promotable clone, the old Promoted instance is demoted before a new one is promoted.
     for members in w.clone_children.values():
         demotes = [emitted(g.get(m, "demote", c)) for m in members for c in m.running_on]

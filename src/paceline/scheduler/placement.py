@@ -529,8 +529,13 @@ class _Assigner:
                 m.allocating = False
             return
         per_node: dict[str, int] = {}
-        # Instances already running stay where they are when allowed.
-        for m in members:
+        # Instances already running stay where they are when allowed; the best placed go first,
+        # so a copy on a preferred node is kept there and the others are not shuffled onto it.
+        def here_score(m: Inst) -> int:
+            cur = m.current_node
+            return -m.allowed.get(cur, -INFINITY) if cur is not None else INFINITY
+
+        for m in sorted(members, key=here_score):
             cur = m.current_node
             if cur is None or not m.managed or m.target_role is Role.STOPPED or cur in m.failed_on:
                 continue  # a failed copy is placed afresh, like any other instance
