@@ -430,6 +430,8 @@ class _Assigner:
                 continue
             wf = factor * score
             weight = int(wf - 0.5) if wf < 0 else int(wf + 0.5)
+            if abs(score) >= INFINITY:
+                weight = score if factor > 0 else -score  # infinity attenuated is still infinity
             # Pacemaker keeps a tiny attenuated score from vanishing by rounding it to +/-1. We do
             # so for a direct colocation only: through a chain (factor of factors) the rounding
             # lets a resource's own new placement feed back and move things again next time.
