@@ -398,7 +398,14 @@ _CALL_ID_PENDING = 1 << 62
 
 
 def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> None:
-    ops = sorted(records, key=lambda r: _CALL_ID_PENDING if r.call_id < 0 else r.call_id)
+    # By call id. The same call recorded twice (a failure kept as "last failure" and a newer
+    # result of the same recurring monitor) counts once: with its newest result.
+    newest: dict[tuple[str, int, int], OpRecord] = {}
+    for rec in records:
+        key = (rec.task, rec.interval_ms, rec.call_id)
+        if key not in newest or (rec.last_rc_change or 0.0) > (newest[key].last_rc_change or 0.0):
+            newest[key] = rec
+    ops = sorted(newest.values(), key=lambda r: _CALL_ID_PENDING if r.call_id < 0 else r.call_id)
     role = Role.STOPPED
     failed = False
     on_fail: OnFail | None = None
