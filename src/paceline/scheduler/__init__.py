@@ -11,7 +11,8 @@ from ..model.enums import Role
 from ..model.state import ClusterState
 from .actions import build_graph
 from .emit import emit_actions
-from .placement import assign_all, build_colocations, initial_scores
+from .placement import assign_all
+from .scoring import build_colocations, initial_scores
 from .summary import summarize
 from .transition import Action, ActionKind, ScoreTerm, Transition
 from .unpack import unpack
