@@ -14,7 +14,9 @@ import typer
 
 from ..alerts import AlertError, split_alerts
 from ..model.cib import CibError, read_cib
+from ..model.cib_writer import write_cib
 from ..model.config import Configuration
+from ..model.state import ClusterState
 from ..model.yaml_loader import ConfigError, Severity, check_config_text, dump_config, load_config, read_text
 from .agent_cmd import agent_app
 from .daemon_cmds import register as register_daemon_commands
@@ -81,6 +83,20 @@ def show(
         print_problems([str(exc)])
         raise typer.Exit(EXIT_INPUT) from None
     sys.stdout.write(dump_config(config))
+
+
+@config_app.command("export")
+def export(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Cluster configuration (YAML).")],
+) -> None:
+    """Print the configuration as a Pacemaker CIB (XML), for crm_simulate, crm_verify or a
+    Pacemaker cluster. A built-in `service` resource becomes ocf:pacemaker:Dummy there."""
+    try:
+        config = load_config(file)
+    except ConfigError as exc:
+        print_problems(exc.errors)
+        raise typer.Exit(EXIT_INPUT) from None
+    sys.stdout.write(write_cib(config, ClusterState()).decode())
 
 
 # run, status, events, resource, node; config show (with neither FILE nor --cib: the daemon's

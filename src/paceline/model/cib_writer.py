@@ -142,6 +142,7 @@ def write_cib(config: Configuration, state: ClusterState | None = None, now: flo
         "stonith-enabled": "true" if config.options.stonith_enabled else "false",
         "symmetric-cluster": "true" if config.options.symmetric_cluster else "false",
         "no-quorum-policy": config.options.no_quorum_policy.value,
+        "cluster-name": config.name,
     }
     options.update(config.options.raw)
     _nvpairs(_S(cfg, "crm_config"), "cluster_property_set", "options", options)
