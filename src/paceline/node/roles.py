@@ -3,7 +3,8 @@
 Invariant: the most recent record (highest call id) among the resource's `last` operation and its
 recurring monitors decides: a failed result means FAILED; otherwise the last operation gives
 Started (start, probe rc 0, migrate_from), Promoted (promote, rc 8), Unpromoted (demote) or
-Stopped (stop, probe rc 7). A failed stop means Blocked.
+Stopped (stop, probe rc 7). A failed stop means Blocked. A probe that finds the agent not
+installed means Stopped: nothing can run there.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from ..controller.statedb import is_failure
+from ..model.enums import OpStatus
 from ..model.state import OpRecord
 
 __all__ = ["LocalRole", "RoleView", "roles_on"]
@@ -39,6 +41,10 @@ def _failed(r: OpRecord) -> bool:
     return is_failure(r.task, r.interval_ms, r.rc, r.status, expected)
 
 
+def _not_installed_probe(r: OpRecord) -> bool:
+    return r.task == "monitor" and r.interval_ms == 0 and (r.rc == 5 or r.status is OpStatus.NOT_INSTALLED)
+
+
 def roles_on(history: Iterable[OpRecord], node: str) -> dict[str, RoleView]:
     latest: dict[str, OpRecord] = {}
     last_op: dict[str, OpRecord] = {}
@@ -56,6 +62,9 @@ def roles_on(history: Iterable[OpRecord], node: str) -> dict[str, RoleView]:
             latest[r.resource] = r
     out: dict[str, RoleView] = {}
     for rsc, rec in latest.items():
+        if _not_installed_probe(rec):
+            out[rsc] = RoleView(LocalRole.STOPPED, rec)  # nothing can run without its agent
+            continue
         if _failed(rec):
             out[rsc] = RoleView(LocalRole.BLOCKED if rec.task == "stop" else LocalRole.FAILED, rec)
             continue
