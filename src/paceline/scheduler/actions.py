@@ -239,7 +239,7 @@ def _propagate(w: Working, g: Graph) -> None:
                 )
             else:
                 unrunnable = False
-            required = any(a.required and a.runnable for a in first_actions)
+            required = any(a.required and a.runnable and not _migrates(w, a.inst) for a in first_actions)
             if required and first_task == "start" and _clone_stays_up(g, first_insts):
                 required = False  # a clone already up elsewhere: a new copy restarts nobody
             for then in then_actions:
@@ -259,6 +259,22 @@ def _propagate(w: Working, g: Graph) -> None:
         for inst in w.insts.values():
             changed |= _restart_rules(g, inst)
         _block_colocated(w, g)
+
+
+def _migrates(w: Working, inst: Inst | None) -> bool:
+    """Moves live: what is ordered after it keeps running (no restart needed)."""
+    if inst is None:
+        return False
+    cur = inst.current_node
+    value = (inst.meta.get("allow-migrate") or "").strip().lower()
+    return (
+        value in ("true", "yes", "1", "on")
+        and cur is not None
+        and inst.assigned not in (None, cur)
+        and not inst.failed
+        and w.nodes[cur].online
+        and not w.nodes[cur].unclean
+    )
 
 
 def _clone_stays_up(g: Graph, insts: list[Inst]) -> bool:

@@ -103,13 +103,15 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
     assert start is not None
     if nxt != cur:
         verb = "Recover" if inst.failed else "Move"
-        if not inst.failed and is_migratable(inst) and w.nodes[cur].online and not w.nodes[cur].unclean:
-            verb = "Migrate"
+        blocker = None
+        if can_migrate(w, inst):
+            blocker = _migration_blocker(w, g, inst)
+            verb = "Migrate" if blocker is None else "Move"
         where = f"{cur} -> {nxt}"
         if promotable:
             before, will = _role_name(inst.current.get(cur)), _role_name(inst.next_role)
             where = f"{cur} -> {nxt} {will}" if before == will else f"{before} {cur} -> {will} {nxt}"
-        out.append(_fmt(verb, inst.id, where))
+        out.append(_fmt(verb, inst.id, where, f"due to unrunnable {blocker} stop" if blocker else ""))
         return out
     was = inst.current.get(cur)
     role_change = promotable and _role_name(was) != _role_name(inst.next_role)
@@ -147,6 +149,37 @@ def _is_promotable(w: Working, inst: Inst) -> bool:
     if inst.clone is None:
         return False
     return any(getattr(r, "promotable", False) for r in w.config.resources if r.id == inst.clone)
+
+
+def can_migrate(w: Working, inst: Inst) -> bool:
+    """Moving live (migrate_to/migrate_from) is possible: allowed, not failed, the source alive."""
+    cur = inst.current_node
+    if cur is None or inst.assigned is None or cur == inst.assigned or inst.failed or not is_migratable(inst):
+        return False
+    return w.nodes[cur].online and not w.nodes[cur].unclean
+
+
+def _migration_blocker(w: Working, g: Graph, inst: Inst) -> str | None:
+    """Something this resource is ordered after that stops without migrating: then this one must
+    stop and start too (it cannot run through its dependency's outage). Names that dependency."""
+    for edge in g.orders:
+        if (
+            not edge.mandatory
+            or edge.first_task != "start"
+            or edge.then_task != "start"
+            or inst not in edge.thens
+        ):
+            continue
+        for f in edge.firsts:
+            if f.clone is not None:
+                # A clone's copy only matters on the destination: one still to start there blocks.
+                blocking = f.assigned == inst.assigned and f.current_node != inst.assigned
+            else:
+                stopping = any((a := g.get(f, "stop", n)) is not None and a.required for n in f.running_on)
+                blocking = stopping and not can_migrate(w, f)
+            if blocking:
+                return edge.label.split(" ", 1)[0]
+    return None
 
 
 def is_migratable(inst: Inst) -> bool:
