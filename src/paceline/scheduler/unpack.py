@@ -294,9 +294,18 @@ def _instance_for(
     base = rsc_id.split(":", 1)[0]
     # Clone instance: find the clone whose child is `base`.
     for clone_id, members in w.clone_children.items():
-        candidates = [m for m in members if m.prim.id == base]
-        if not candidates:
+        clone = next((r for r in w.config.resources if r.id == clone_id and isinstance(r, Clone)), None)
+        prim = next((p for p in clone.primitives() if p.id == base), None) if clone is not None else None
+        if clone is None or prim is None:
             continue
+        candidates = [m for m in members if m.prim.id == base]
+        if not candidates:  # clone-max 0: whatever runs is a copy to stop
+            if not _entry_active(records):
+                return None
+            slots = clone_slots[f"{clone_id}/{base}"]
+            if node not in slots:
+                slots[node] = _extra_instance(w, clone, prim, len(slots))
+            return slots[node]
         if is_true(candidates[0].meta.get("globally-unique")):
             # Unique copies are distinct resources: the history's number names the copy.
             exact = next((m for m in candidates if m.id == rsc_id), None)
@@ -314,7 +323,7 @@ def _instance_for(
         if free is None:
             if not _entry_active(records):
                 return None
-            free = _extra_instance(w, clone_id, candidates[0], len(members))
+            free = _extra_instance(w, clone, prim, len(candidates))
         slots[node] = free
         return free
     if rsc_id in w.insts:
@@ -335,16 +344,14 @@ def _instance_for(
     return orphan
 
 
-def _extra_instance(w: Working, clone_id: str, model: Inst, number: int) -> Inst:
+def _extra_instance(w: Working, clone: Clone, prim: Primitive, number: int) -> Inst:
     """A copy running beyond clone-max: numbered on from the configured ones and stopped."""
-    base = model.id.split(":", 1)[0]
-    inst = Inst(
-        id=f"{base}:{number}", prim=model.prim, meta=dict(model.meta), group=None, clone=clone_id, orphan=True
-    )
+    meta = effective_meta(w.config, prim, None, clone)
+    inst = Inst(id=f"{prim.id}:{number}", prim=prim, meta=meta, group=None, clone=clone.id, orphan=True)
     inst.target_role = Role.STOPPED
     w.insts[inst.id] = inst
-    w.clone_children[clone_id].append(inst)
-    w.unit_of[inst.id] = w.unit_of[clone_id]
+    w.clone_children[clone.id].append(inst)
+    w.unit_of[inst.id] = w.unit_of[clone.id]
     return inst
 
 
