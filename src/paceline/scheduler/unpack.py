@@ -356,13 +356,14 @@ def _extra_instance(w: Working, clone: Clone, prim: Primitive, number: int) -> I
 
 
 def _entry_active(records: list[OpRecord]) -> bool:
-    """The entry shows the resource was (or may still be) active there: anything but probes."""
-    return any(
-        _active_record(r)
-        or (r.task == "monitor" and r.interval_ms > 0)
-        or (r.rc not in (0, 7) and r.interval_ms == 0 and r.task != "monitor")
-        for r in records
-    )
+    """The entry shows the resource active (or failed) there at its newest record."""
+    ordered = sorted(records, key=lambda r: (_CALL_ID_PENDING if r.call_id < 0 else r.call_id))
+    if not ordered:
+        return False
+    last = ordered[-1]
+    if last.task == "stop" and last.rc == 0 and last.status is OpStatus.DONE:
+        return False
+    return not (last.task == "monitor" and last.interval_ms == 0 and last.rc in (5, 7))
 
 
 def _active_record(r: OpRecord) -> bool:
