@@ -258,6 +258,7 @@ def _apply_history(w: Working) -> None:
     for rec in w.state.history:
         by_rsc_node.setdefault((rec.resource, rec.node), []).append(rec)
     clone_slots: dict[str, dict[str, Inst]] = defaultdict(dict)
+    active_claims: dict[str, set[str]] = {}
     # Several history entries (e.g. "child:0" probed, "child:1" running) may map to one instance on
     # one node: each is replayed on its own and the most active outcome counts.
     merged: dict[tuple[str, str, str], tuple[Inst, list[OpRecord]]] = {}
@@ -277,7 +278,7 @@ def _apply_history(w: Working) -> None:
         info = w.nodes.get(node)
         if info is None or not (info.online or (info.unclean and w.config.options.stonith_enabled)):
             continue  # a cleanly stopped node runs nothing; its history is stale
-        inst = _instance_for(w, rsc_id, node, records, clone_slots)
+        inst = _instance_for(w, rsc_id, node, records, clone_slots, active_claims)
         if inst is None:
             continue
         merged[(inst.id, node, rsc_id)] = (inst, list(records))
@@ -287,7 +288,12 @@ def _apply_history(w: Working) -> None:
 
 
 def _instance_for(
-    w: Working, rsc_id: str, node: str, records: list[OpRecord], clone_slots: dict[str, dict[str, Inst]]
+    w: Working,
+    rsc_id: str,
+    node: str,
+    records: list[OpRecord],
+    clone_slots: dict[str, dict[str, Inst]],
+    active_claims: dict[str, set[str]],
 ) -> Inst | None:
     if rsc_id in w.insts and w.insts[rsc_id].clone is None:
         return w.insts[rsc_id]
@@ -313,13 +319,21 @@ def _instance_for(
                 return exact
         slots = clone_slots[f"{clone_id}/{base}"]
         if node in slots:
-            return slots[node]
+            key = f"{clone_id}/{base}"
+            if not (_entry_active(records) and node in active_claims.get(key, set())):
+                if _entry_active(records):
+                    active_claims.setdefault(key, set()).add(node)
+                return slots[node]
+            # A second copy active on the same node: one too many, to be stopped.
+            return _extra_instance(w, clone, prim, len(candidates))
         # Anonymous copies are numbered by discovery, whatever number the history recorded.
         unique = is_true(candidates[0].meta.get("globally-unique"))
         preferred = next((m for m in candidates if m.id == rsc_id and m not in slots.values()), None)
         free = (preferred if unique else None) or next(
             (m for m in candidates if m not in slots.values()), None
         )
+        if _entry_active(records):
+            active_claims.setdefault(f"{clone_id}/{base}", set()).add(node)
         if free is None:
             if not _entry_active(records):
                 return None
@@ -357,7 +371,7 @@ def _extra_instance(w: Working, clone: Clone, prim: Primitive, number: int) -> I
 
 def _entry_active(records: list[OpRecord]) -> bool:
     """The entry shows the resource active (or failed) there at its newest record."""
-    ordered = sorted(records, key=lambda r: (_CALL_ID_PENDING if r.call_id < 0 else r.call_id))
+    ordered = sorted(records, key=lambda r: _CALL_ID_PENDING if r.call_id < 0 else r.call_id)
     if not ordered:
         return False
     last = ordered[-1]
