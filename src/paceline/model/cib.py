@@ -11,7 +11,6 @@ import itertools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 from lxml import etree
@@ -46,6 +45,7 @@ from .enums import (
 from .rules import AttrExpr, DateExpr, DateSpec, Rule, RuleContext, evaluate_rule
 from .scores import INFINITY, parse_score
 from .state import ClusterState, FailRecord, NodeStatus, OpRecord, Ticket
+from .times import parse_iso_datetime
 
 __all__ = ["CibError", "CibReport", "parse_duration_ms", "parse_iso_datetime", "read_cib", "read_cib_text"]
 
@@ -85,23 +85,6 @@ def read_cib_text(data: bytes | str, source: str = "<cib>", now: float | None = 
     if now is None and root.get("execution-date"):
         now = float(root.get("execution-date", "0"))
     return _Reader(root, source, now=now).read()
-
-
-def parse_iso_datetime(text: str) -> datetime:
-    """Pacemaker's ISO 8601 dates: "2005-001", "2009-05-26 18:00:00Z", "2013-03-11T14:00:00+01:00"."""
-    t = text.strip().replace(" ", "T", 1)
-    ordinal = re.fullmatch(r"(\d{4})-(\d{3})", t)
-    if ordinal:
-        return datetime.strptime(t, "%Y-%j").replace(tzinfo=UTC)
-    if t.endswith("Z"):
-        t = t[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(t)
-    except ValueError:
-        raise ValueError(f"not an ISO 8601 date: {text!r}") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
 
 
 _SUPPORTED_RESOURCE_TAGS = {"primitive", "group", "clone", "master"}

@@ -32,7 +32,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -40,6 +39,7 @@ import yaml
 from .config import Clone, Configuration, Group, Primitive
 from .enums import OpStatus, Role
 from .state import ClusterState, FailRecord, NodeStatus, OpRecord
+from .times import parse_time
 from .yaml_loader import OP_NAMES, ConfigError, YamlReader, _join, _suggest, read_text
 
 __all__ = [
@@ -71,23 +71,6 @@ _HISTORY_KEYS = (
     "migrate_target",
     "op_digest",
 )
-
-
-def parse_time(text: str) -> float:
-    """Epoch seconds from `1763719200`, `1763719200.5` or ISO 8601 (`2026-11-21T10:00:00Z`, UTC if naive)."""
-    t = text.strip()
-    if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", t):
-        return float(t)
-    iso = t.replace(" ", "T", 1)
-    if iso.endswith(("Z", "z")):
-        iso = iso[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(iso)
-    except ValueError:
-        raise ValueError(f"expected epoch seconds or an ISO 8601 time, got {text!r}") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.timestamp()
 
 
 def op_status_for_rc(rc: int) -> OpStatus:
