@@ -80,3 +80,20 @@ def test_errors_name_the_file(tmp_path: Path) -> None:
         read_cib(other)
     with pytest.raises(CibError, match=re.escape("missing.xml: cannot read")):
         read_cib(tmp_path / "missing.xml")
+
+
+def test_parameters_chosen_per_node_are_named_not_guessed() -> None:
+    """A parameter set whose rule reads node attributes differs per node: named, and left out."""
+    per_node = CIB.replace(
+        '<primitive id="a" class="ocf" provider="heartbeat" type="Dummy"/>',
+        '<primitive id="a" class="ocf" provider="heartbeat" type="Dummy">'
+        '<instance_attributes id="ia1" score="10">'
+        '<nvpair id="p1" name="fake" value="1"/></instance_attributes>'
+        '<instance_attributes id="ia2" score="20"><rule id="r" score="INFINITY">'
+        '<expression id="e" attribute="#uname" operation="eq" value="n1"/></rule>'
+        '<nvpair id="p2" name="fake" value="2"/></instance_attributes></primitive>',
+    )
+    report = read_cib_text(per_node, now=0.0)
+    prim = next(p for p in report.config.primitives() if p.id == "a")
+    assert prim.params == {"fake": "1"}
+    assert any("node-attribute rule (set ia2)" in u for u in report.unsupported)

@@ -158,7 +158,13 @@ class _Reader:
                 if self.now is None:
                     self._unsupported(f"<{tag}> with <rule> (set {aset.get('id')}) ignored: no 'now' given")
                     continue
-                if not evaluate_rule(self._rule(rule_el), RuleContext({}, self.now)):
+                rule = self._rule(rule_el)
+                if _has_attribute_expression(rule):
+                    self._unsupported(
+                        f"<{tag}> with a node-attribute rule (set {aset.get('id')}): per-node values ignored"
+                    )
+                    continue
+                if not evaluate_rule(rule, RuleContext({}, self.now)):
                     continue
             for nv in aset.iter("nvpair"):
                 name = nv.get("name")
@@ -778,3 +784,11 @@ def _status_interval(text: str | None) -> int:
         return 0
     t = text.strip()
     return int(t) if t.isdigit() else parse_duration_ms(t, 0, lenient=True)
+
+
+def _has_attribute_expression(rule: Rule) -> bool:
+    """True when the rule looks at node attributes (its value then differs from node to node)."""
+    return any(
+        isinstance(e, AttrExpr) or (isinstance(e, Rule) and _has_attribute_expression(e))
+        for e in rule.expressions
+    )

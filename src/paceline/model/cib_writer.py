@@ -89,7 +89,11 @@ def _resource(parent: etree._Element, rsc: Resource) -> None:
 
 def _constraints(parent: etree._Element, config: Configuration) -> None:
     for loc in config.locations:
-        attrs = {"id": loc.id, "rsc": loc.resource or ""}
+        attrs = {"id": loc.id}
+        if loc.resource_pattern is not None:
+            attrs["rsc-pattern"] = loc.resource_pattern
+        else:
+            attrs["rsc"] = loc.resource or ""
         if loc.role is not None:
             attrs["role"] = loc.role.value
         if not loc.rules:

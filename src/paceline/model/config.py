@@ -137,6 +137,7 @@ class Location:
     rules: tuple[Rule, ...] = ()
     role: Role | None = None
     resource_pattern: str | None = None
+    """A regular expression found anywhere in top-level resource ids; a leading "!" inverts it."""
     resource_discovery: str = "always"
 
 

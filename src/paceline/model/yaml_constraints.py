@@ -139,7 +139,7 @@ class ConstraintReader(YamlReader):
         )
         if pattern is not None:
             try:
-                re.compile(pattern)
+                re.compile(pattern.removeprefix("!"))
             except re.error as exc:
                 self.error(fields["resource-pattern"], _join(path, "resource-pattern"), f"bad pattern: {exc}")
         forms = [k for k in ("node", "rule", "rules") if k in fields]

@@ -58,13 +58,16 @@ def initial_scores(w: Working) -> None:
 def _location_targets(w: Working, loc: Location) -> list[tuple[Inst, bool]]:
     ids: list[str] = []
     if loc.resource_pattern is not None:
+        # Pacemaker: a leading "!" inverts the pattern; a match may be anywhere in the id (regexec).
+        text = loc.resource_pattern
+        invert = text.startswith("!")
         try:
-            pattern = re.compile(loc.resource_pattern)
+            pattern = re.compile(text[1:] if invert else text)
         except re.error:
             w.warnings.append(f"location {loc.id}: invalid rsc-pattern")
             return []
         top = [u.id for u in w.units]
-        ids = [i for i in top if pattern.fullmatch(i) or pattern.match(i)]
+        ids = [i for i in top if (pattern.search(i) is None) == invert]
     elif loc.resource is not None:
         ids = [loc.resource]
     out: list[tuple[Inst, bool]] = []
