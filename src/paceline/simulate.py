@@ -53,8 +53,12 @@ def apply_node_fail(state: ClusterState, node: str, config: Configuration | None
     _require_node(state, node)
     fencing = config.options.stonith_enabled if config is not None else True
     nodes = tuple(
-        replace(n, online=False, unclean=fencing,
-                unclean_reason="peer is no longer part of the cluster" if fencing else "")
+        replace(
+            n,
+            online=False,
+            unclean=fencing,
+            unclean_reason="peer is no longer part of the cluster" if fencing else "",
+        )
         if n.name == node
         else n
         for n in state.nodes
