@@ -57,6 +57,13 @@ class OrderEdge:
     symmetrical: bool = True
     """An asymmetrical order only holds back a start that has to happen (a copy that runs and
     stays where it is keeps running)."""
+    implies: bool | None = None
+    """Whether the first's action being required makes the then's required too (a restart carries
+    over). None: as `mandatory`. An Optional order whose then has restart-type=restart implies."""
+
+    @property
+    def carries_restart(self) -> bool:
+        return self.mandatory if self.implies is None else self.implies
 
 
 @dataclass
@@ -224,7 +231,7 @@ def _propagate(w: Working, g: Graph) -> None:
                     ]
                     if len(staying) >= edge.need:
                         cause = None
-                if mandatory and cause is not None:
+                if edge.carries_restart and cause is not None:
                     for a in first_actions:
                         if not a.required:
                             a.required = True
@@ -252,7 +259,7 @@ def _propagate(w: Working, g: Graph) -> None:
                     then.runnable = False
                     then.block_reason = f"unrunnable {label}"
                     changed = True
-                if mandatory and required and not then.required and first_task == then_task:
+                if edge.carries_restart and required and not then.required and first_task == then_task:
                     then.required = True
                     then.reason = f"required {label}"
                     changed = True
@@ -426,9 +433,14 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
                 if order.symmetrical and fa == "start" and ta == "start":
                     out.append(OrderEdge([t], "stop", local, "stop", mandatory, f"{t.id} stop"))
             continue
-        out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need, order.symmetrical))
+        implies = mandatory or (
+            order.kind is OrderKind.OPTIONAL and _restart_type(w, order.then, thens) == "restart"
+        )
+        out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need, order.symmetrical, implies))
         if order.symmetrical and fa == "start" and ta == "start":
-            out.append(OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need))
+            out.append(
+                OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need, implies=implies)
+            )
     for edge in pooled.values():
         out.append(edge)
         out.append(OrderEdge(edge.thens, "stop", edge.firsts, "stop", edge.mandatory, edge.label, 1))
@@ -443,6 +455,13 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
             out.append(OrderEdge([prev_m], "start", [cur], "start", True, f"{prev_m.id} start"))
             out.append(OrderEdge([cur], "stop", [prev_m], "stop", True, f"{cur.id} stop"))
     return out
+
+
+def _restart_type(w: Working, rid: str, members: list[Inst]) -> str | None:
+    """The deprecated restart-type meta of an order's then (a primitive's own, with what it inherits)."""
+    if len(members) == 1 and members[0].id == rid:
+        return members[0].meta.get("restart-type")
+    return _clone_meta(w, rid).get("restart-type") or w.config.rsc_defaults.get("restart-type")
 
 
 def _clone_meta(w: Working, clone_id: str) -> dict[str, str]:
