@@ -9,7 +9,7 @@ makes every start mandatorily ordered after it unrunnable too.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..model.digest import op_digest
 from ..model.enums import NoQuorumPolicy, OrderKind, Role
@@ -438,9 +438,8 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
         )
         out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need, order.symmetrical, implies))
         if order.symmetrical and fa == "start" and ta == "start":
-            out.append(
-                OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need, implies=implies)
-            )
+            inverse = OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need)
+            out.append(replace(inverse, implies=implies))
     for edge in pooled.values():
         out.append(edge)
         out.append(OrderEdge(edge.thens, "stop", edge.firsts, "stop", edge.mandatory, edge.label, 1))
