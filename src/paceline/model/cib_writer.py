@@ -53,6 +53,7 @@ def _primitive(parent: etree._Element, prim: Primitive) -> None:
         el, "instance_attributes", f"{prim.id}-params", dict(prim.params) if prim.service is None else {}
     )
     _nvpairs(el, "meta_attributes", f"{prim.id}-meta", dict(prim.meta))
+    _nvpairs(el, "utilization", f"{prim.id}-utilization", {k: str(v) for k, v in prim.utilization.items()})
     if prim.ops:
         ops = _S(el, "operations")
         for op in prim.ops:
@@ -156,9 +157,9 @@ def write_cib(config: Configuration, state: ClusterState | None = None, now: flo
         attrs = dict(node.attributes)
         if status is not None and status.standby:
             attrs["standby"] = "on"
-        _nvpairs(
-            _S(nodes, "node", id=node.name, uname=node.name), "instance_attributes", f"{node.name}-a", attrs
-        )
+        node_el = _S(nodes, "node", id=node.name, uname=node.name)
+        _nvpairs(node_el, "instance_attributes", f"{node.name}-a", attrs)
+        _nvpairs(node_el, "utilization", f"{node.name}-u", {k: str(v) for k, v in node.utilization.items()})
     resources = _S(cfg, "resources")
     for rsc in config.resources:
         _resource(resources, rsc)

@@ -33,6 +33,16 @@ class _Assigner:
             self.this_with.setdefault(c.dependent.id, []).append(c)
             for p in c.primary:
                 self.with_this.setdefault(p.id, []).append(c)
+        # Pacemaker keeps a dependent's colocations sorted by its primaries: higher priority first,
+        # then clones before groups before primitives, then by id (primaries are placed in that order).
+        for lst in self.this_with.values():
+            lst.sort(key=self._primary_rank)
+
+    def _primary_rank(self, c: Coloc) -> tuple[int, int, str]:
+        rid = c.primary_id
+        variant = 2 if rid in self.w.clone_children else 1 if rid in self.w.group_members else 0
+        priority = c.primary[0].priority if c.primary else 0
+        return (-priority, -variant, rid)
 
     # Pacemaker's node comparator.
     def _sort_key(self, inst: Inst, node: str, scores: dict[str, int]) -> tuple[int, int, int, int, str]:
