@@ -65,6 +65,19 @@ def set_instance_roles(
             sort_index[m.id] = INFINITY
             continue
         sort_index[m.id] = _priority(w, m, primaries)
+    # A cloned group is promoted copy by copy: a copy's score is the sum of its members' and every
+    # member takes the copy's role. `copies` maps each copy's first member to all its members.
+    copies: dict[str, list[Inst]] = {}
+    for m in members:
+        copies.setdefault(m.group or m.id, []).append(m)
+    leaders = [ms[0] for ms in copies.values()]
+    for ms in copies.values():
+        if len(ms) > 1:
+            total = 0
+            for m in ms:
+                total = add_scores(total, sort_index[m.id])
+            sort_index[ms[0].id] = total
+    members = leaders
     clone_scores = _clone_node_scores(w, members)
     for m in members:
         if m.assigned is not None and sort_index[m.id] >= 0:
@@ -92,7 +105,9 @@ def set_instance_roles(
             continue
         if m.target_role not in (Role.STARTED, Role.PROMOTED):
             continue
-        m.next_role = Role.PROMOTED
+        for member in copies[m.group or m.id]:
+            if member.assigned is not None:
+                member.next_role = Role.PROMOTED
         promoted += 1
         per_node[node] = per_node.get(node, 0) + 1
 

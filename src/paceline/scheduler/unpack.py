@@ -509,7 +509,7 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
         elif task == "promote" or rc in (8, 9):
             role = Role.PROMOTED
         elif task == "demote":
-            role = Role.STOPPED if rc == 7 else Role.UNPROMOTED
+            role = Role.UNPROMOTED  # even "not running": the suite (promoted-failed-demote) says so
         elif task == "monitor" and rc == 7 and not is_probe:
             role = role if role.rank >= Role.STARTED.rank else Role.STARTED
         elif role.rank < Role.STARTED.rank:
