@@ -33,7 +33,7 @@ from paceline.model.config import (
 from paceline.model.enums import Role
 from paceline.model.scores import INFINITY
 from paceline.model.state import ClusterState, NodeStatus, OpRecord
-from paceline.scheduler import ActionKind, Transition, schedule
+from paceline.scheduler import Action, ActionKind, Transition, schedule
 from paceline.simulate import apply_transition
 
 NOW = 1_763_719_200.0
@@ -372,6 +372,26 @@ def _active(state: ClusterState, config: Configuration) -> dict[tuple[str, str],
     return out
 
 
+def _in_graph_order(t: Transition) -> list[Action]:
+    """The transition's actions, each after everything it waits for (the graph is acyclic)."""
+    by_id = {a.id: a for a in t.actions}
+    done: set[str] = set()
+    out: list[Action] = []
+
+    def visit(a: Action) -> None:
+        if a.id in done:
+            return
+        done.add(a.id)
+        for dep in a.after:
+            if dep in by_id:
+                visit(by_id[dep])
+        out.append(a)
+
+    for a in t.actions:
+        visit(a)
+    return out
+
+
 def _base(config: Configuration, rsc: str) -> str:
     head = rsc.rpartition(":")[0]
     return head if any(isinstance(r, Clone) and r.child.id == head for r in config.resources) else rsc
@@ -380,11 +400,14 @@ def _base(config: Configuration, rsc: str) -> str:
 @PROPS
 @given(cases())
 def test_the_actions_turn_the_current_state_into_the_placement(case: Case) -> None:
-    """What runs now, minus what is stopped or fenced, plus what is started, is the placement."""
+    """What runs now, minus what is stopped or fenced, plus what is started, is the placement.
+
+    Actions are applied in an order the graph allows (an anonymous clone's copy may stop on a node
+    and another copy start there after it: the resource ends up running)."""
     t = schedule(case.config, case.state, NOW)
     running = _active(case.state, case.config)
     fenced = {a.node for a in t.actions if a.kind is ActionKind.FENCE}
-    for a in t.actions:
+    for a in _in_graph_order(t):
         key = (_base(case.config, a.resource), a.node)
         if a.kind is ActionKind.STOP:
             running.pop(key, None)
