@@ -136,7 +136,8 @@ def test_round_trip_of_odd_values() -> None:
             nodes: [n1]
             resources:
               - {id: a, agent: "ocf:x:y", params: {version: 1.10, flag: no, empty: ""},
-                 ops: {monitor: {interval: 500ms}, start: {timeout: 90, enabled: false}}}
+                 ops: {monitor: {interval: 500ms},
+                       start: {timeout: 90, enabled: false, params: {trace_ra: 1}}}}
             constraints:
               - location: {resource: a, node: n1, score: -INFINITY, role: Promoted, resource-discovery: never}
               - location: {resource-pattern: "^a", rules: [{rule: "x eq 1", score-attribute: x}]}
@@ -150,6 +151,7 @@ def test_round_trip_of_odd_values() -> None:
         ("monitor", 500, None, True),
         ("start", 0, 90_000, False),
     ]
+    assert prim.ops[1].params == {"trace_ra": "1"}
     assert load_config_text(dump_config(c)) == c
 
 
@@ -272,6 +274,10 @@ def test_every_problem_is_reported_at_once_with_line_and_path() -> None:
         ),
         ("resources: [{id: a, service: {probe: {}}}]", "missing required key 'command'"),
         ("resources: [{id: a, agent: lsb:x, params: {pw: {env: 1X}}}]", "'1X' is not a variable name"),
+        (
+            "resources: [{id: a, agent: lsb:x, ops: {start: {params: [trace_ra]}}}]",
+            "1: resources[0].ops.start.params: expected a mapping",
+        ),
         ("resources: {id: a}", "1: resources: expected a list, got a mapping"),
         ("- a\n- b", "1: expected a mapping, got a list"),
         ("key: value\nkey: again", "2: key: unknown key"),

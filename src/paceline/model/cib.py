@@ -334,6 +334,7 @@ class _Reader:
             enabled=_is_true(meta.get("enabled", "true")),
             id=op.get("id", ""),
             meta={str(k): str(v) for k, v in meta.items()},
+            params=self._nvpairs(op, "instance_attributes"),
         )
 
     # --- constraints -----------------------------------------------------------------------------

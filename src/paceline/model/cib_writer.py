@@ -68,7 +68,8 @@ def _primitive(parent: etree._Element, prim: Primitive) -> None:
                 attrs["role"] = op.role.value
             if op.on_fail is not None:
                 attrs["on-fail"] = op.on_fail.value
-            _S(ops, "op", **attrs)
+            op_el = _S(ops, "op", **attrs)
+            _nvpairs(op_el, "instance_attributes", f"{attrs['id']}-params", dict(op.params))
 
 
 def _resource(parent: etree._Element, rsc: Resource) -> None:
@@ -121,6 +122,10 @@ def _digest(config: Configuration, rec: OpRecord) -> str:
     prim = instance_primitive(config, rec.resource)
     params = dict(prim.params) if prim is not None and prim.service is None else {}
     timeout = None
+    if prim is not None and prim.service is None:
+        for op in prim.ops:
+            if op.name == rec.task and op.interval_ms == rec.interval_ms:
+                params.update(op.params)
     if rec.interval_ms and prim is not None:
         timeout = next(
             (o.timeout_ms for o in prim.ops if o.interval_ms == rec.interval_ms and o.timeout_ms), None
@@ -222,7 +227,7 @@ def write_cib(config: Configuration, state: ClusterState | None = None, now: flo
                 ),
                 ("exec-time", "0"),
                 ("queue-time", "0"),
-                ("op-digest", _digest(config, rec)),
+                ("op-digest", rec.op_digest or _digest(config, rec)),
                 ("on_node", ns_info.name),
             ):
                 op.set(name, value)

@@ -69,6 +69,9 @@ class Op:
     enabled: bool = True
     id: str = ""
     meta: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Agent parameters for this operation only, over the resource's (Pacemaker's op
+    instance_attributes): part of the operation's digest, so changing them restarts."""
 
 
 @dataclass(frozen=True)

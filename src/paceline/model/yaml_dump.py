@@ -50,6 +50,8 @@ def _ops_out(ops: Sequence[Op]) -> dict[str, object]:
             item["id"] = op.id
         if op.meta:
             item["meta"] = dict(op.meta)
+        if op.params:
+            item["params"] = dict(op.params)
         by_name.setdefault(op.name, []).append(item)
     return {name: items[0] if len(items) == 1 else items for name, items in by_name.items()}
 

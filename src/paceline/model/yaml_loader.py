@@ -109,7 +109,7 @@ _TOP_KEYS = (
 )
 """`alerts:` is the daemon's (paceline.alerts reads and checks it); the model does not hold it."""
 _PRIMITIVE_KEYS = ("id", "agent", "service", "params", "meta", "ops", "utilization")
-_OP_KEYS = ("interval", "timeout", "on-fail", "role", "enabled", "id", "meta")
+_OP_KEYS = ("interval", "timeout", "on-fail", "role", "enabled", "id", "meta", "params")
 
 
 class _ConfigReader(ConstraintReader):
@@ -444,7 +444,8 @@ class _ConfigReader(ConstraintReader):
         if op_id:
             self.claim_id(op_id, fields["id"], _join(path, "id"))
         meta = self.read_meta(fields["meta"], _join(path, "meta")) if "meta" in fields else {}
-        return Op(name, interval or 0, timeout, role, on_fail, enabled is not False, op_id, meta)
+        params = self.read_params(fields["params"], _join(path, "params")) if "params" in fields else {}
+        return Op(name, interval or 0, timeout, role, on_fail, enabled is not False, op_id, meta, params)
 
     def read_group(self, node: yaml.Node, path: str) -> Group | None:
         fields = self.mapping(

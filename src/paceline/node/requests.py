@@ -1,7 +1,8 @@
 """From a configured primitive to the agent request for one of its operations.
 
-Invariants: parameters are the primitive's `params` (for the built-in service agent: its
-definition in `ServiceDefinition.to_params()` form); meta are the effective meta attributes (own >
+Invariants: parameters are the primitive's `params` with the matching op definition's own
+`params` over them (for the built-in service agent: its definition in
+`ServiceDefinition.to_params()` form); meta are the effective meta attributes (own >
 group > clone > rsc_defaults); the timeout is the matching op definition's (name and interval),
 else op_defaults' `timeout`, else None (the agent's own default).
 """
@@ -46,6 +47,8 @@ def build_request(config: Configuration, rsc_id: str, action: str, interval_ms: 
         params = dict(prim.params)
     meta = effective_meta(config, prim, group, clone)
     op = op_definition(prim, action, interval_ms)
+    if op is not None and prim.service is None:
+        params.update(op.params)
     timeout = op.timeout_ms if op is not None and op.timeout_ms else None
     if timeout is None and "timeout" in config.op_defaults:
         timeout = parse_duration_ms(config.op_defaults["timeout"], 0, lenient=True) or None

@@ -162,10 +162,16 @@ def _definition_change(inst: Inst, node: str) -> str | None:
         return None
     if inst.prim.agent.standard == "stonith" and start.secure_digest is not None:
         return None  # a fence device's recorded digests also cover what its agent adds
-    if start.op_digest == op_digest(inst.prim.params):
+    op_params: dict[str, str] = {}
+    for op in inst.prim.ops:
+        if op.name == "start" and op.interval_ms == 0:
+            op_params.update(op.params)
+    if start.op_digest == op_digest({**inst.prim.params, **op_params}):
         return None
     if start.restart_digest is not None:
+        # Only the resource's own parameters can be reloadable; the operation's always restart.
         restart_params = {k: v for k, v in inst.prim.params.items() if k in start.force_restart}
+        restart_params.update(op_params)
         if start.restart_digest == op_digest(restart_params):
             return "reload"
     return "restart"
