@@ -108,6 +108,18 @@ def test_raw_history_keeps_explicit_call_ids() -> None:
     assert [(r.call_id, r.status) for r in state.history] == [(40, OpStatus.DONE), (41, OpStatus.ERROR)]
 
 
+def test_history_names_the_agent_it_ran_with() -> None:
+    state = load_state_text(
+        "history:\n  - {resource: vip, node: n1, task: start, agent: 'lsb:vip'}", "s.yaml", CONFIG
+    )
+    assert state.history[0].agent == "lsb:vip"
+    with pytest.raises(ConfigError) as info:
+        load_state_text("history:\n  - {resource: vip, node: n1, task: start, agent: vip}", "s.yaml", CONFIG)
+    assert [str(e) for e in info.value.errors] == [
+        "s.yaml:2: history[0].agent: agent 'vip' is not CLASS:PROVIDER:TYPE or CLASS:TYPE"
+    ]
+
+
 def test_parse_time_accepts_epoch_and_iso() -> None:
     assert parse_time("1763719200") == 1763719200.0
     assert parse_time("2025-11-21T10:00:00Z") == 1763719200.0

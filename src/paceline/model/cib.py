@@ -619,9 +619,10 @@ class _Reader:
             for lr in lrm_rscs if lrm_rscs is not None else []:
                 if not isinstance(lr.tag, str) or lr.tag != "lrm_resource":
                     continue
+                agent = ":".join(p for p in (lr.get("class"), lr.get("provider"), lr.get("type")) if p)
                 for op in lr.findall("lrm_rsc_op"):
                     history_by_node.setdefault(node.name, []).append(
-                        self._op_record(lr.get("id", ""), node.name, op)
+                        replace(self._op_record(lr.get("id", ""), node.name, op), agent=agent)
                     )
         # History in status-section order: Pacemaker numbers anonymous clone instances in that order.
         history = [r for name in node_states for r in history_by_node.pop(name, [])]

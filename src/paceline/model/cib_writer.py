@@ -8,6 +8,7 @@ resource, which Pacemaker has no agent for, is written as ocf:pacemaker:Dummy.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from lxml import etree
@@ -201,7 +202,12 @@ def write_cib(config: Configuration, state: ClusterState | None = None, now: flo
                 continue
             if rec.resource not in by_rsc:
                 prim = instance_primitive(config, rec.resource)
-                agent = _agent(prim.agent) if prim is not None else {"class": "ocf", "type": "Dummy"}
+                agent = {"class": "ocf", "type": "Dummy"}
+                if prim is not None:
+                    agent = _agent(prim.agent)
+                if rec.agent:
+                    with contextlib.suppress(ValueError):  # unnamed agent: keep the configured one
+                        agent = _agent(AgentRef.parse(rec.agent))
                 by_rsc[rec.resource] = _S(lrm, "lrm_resource", id=rec.resource, **agent)
             expected = rec.expected_rc if rec.expected_rc is not None else 0
             key = f"{rec.call_id}:1:{expected}:00000000-0000-0000-0000-000000000000"

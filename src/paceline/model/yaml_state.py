@@ -36,7 +36,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import Clone, Configuration, Group, Primitive
+from .config import AgentRef, Clone, Configuration, Group, Primitive
 from .enums import OpStatus, Role
 from .state import ClusterState, FailRecord, NodeStatus, OpRecord
 from .times import parse_time
@@ -70,6 +70,7 @@ _HISTORY_KEYS = (
     "migrate_source",
     "migrate_target",
     "op_digest",
+    "agent",
 )
 
 
@@ -436,7 +437,7 @@ class _StateReader(YamlReader):
         )
         extras = {
             k: self.text(fields[k], _join(path, k))
-            for k in ("exit_reason", "migrate_source", "migrate_target", "op_digest")
+            for k in ("exit_reason", "migrate_source", "migrate_target", "op_digest", "agent")
             if k in fields
         }
         if (
@@ -456,6 +457,12 @@ class _StateReader(YamlReader):
                 fields["resource"], _join(path, "resource"), f"unknown primitive {rsc!r}" + _suggest(rsc, ids)
             )
             return None
+        if extras.get("agent"):
+            try:
+                AgentRef.parse(extras["agent"] or "")
+            except ValueError as exc:
+                self.error(fields["agent"], _join(path, "agent"), str(exc))
+                return None
         if call_id is None:
             call_id = self.calls.take()
         else:
@@ -474,6 +481,7 @@ class _StateReader(YamlReader):
             migrate_source=extras.get("migrate_source"),
             migrate_target=extras.get("migrate_target"),
             expected_rc=expected,
+            agent=extras.get("agent") or "",
         )
 
 

@@ -136,7 +136,9 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
         restart = inst.failed and nxt in inst.failed_on
         start = g.add(inst, "start", nxt, moving or restart or len(cur_nodes) > 1)
         change = None if moving or restart else _definition_change(inst, nxt)
-        if change == "restart":
+        if change == "agent":
+            start.required = True  # a different agent now: Pacemaker gives no reason
+        elif change == "restart":
             start.required = True
             start.reason = "resource definition change"
         elif change == "reload":
@@ -155,11 +157,14 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
 
 
 def _definition_change(inst: Inst, node: str) -> str | None:
-    """How the start in effect on `node` differs from the configuration now: None, "reload" (only
-    parameters the agent can take in place changed) or "restart"."""
+    """How the start in effect on `node` differs from the configuration now: None, "agent" (it ran
+    with another agent), "reload" (only parameters the agent can take in place changed) or
+    "restart"."""
     start = inst.start_digest.get(node)
     if start is None or inst.orphan or inst.prim.service is not None:
         return None
+    if start.agent and start.agent != str(inst.prim.agent):
+        return "agent"
     if inst.prim.agent.standard == "stonith" and start.secure_digest is not None:
         return None  # a fence device's recorded digests also cover what its agent adds
     op_params: dict[str, str] = {}

@@ -37,12 +37,21 @@ class _Assigner:
         # then clones before groups before primitives, then by id (primaries are placed in that order).
         for lst in self.this_with.values():
             lst.sort(key=self._primary_rank)
+        # A primary's dependents: by their priority, variant and id; the same pair of resources by
+        # score, then constraint id, so that no input order can change the outcome.
+        for lst in self.with_this.values():
+            lst.sort(key=self._dependent_rank)
 
-    def _primary_rank(self, c: Coloc) -> tuple[int, int, str]:
+    def _primary_rank(self, c: Coloc) -> tuple[int, int, str, int, str]:
         rid = c.primary_id
         variant = 2 if rid in self.w.clone_children else 1 if rid in self.w.group_members else 0
         priority = c.primary[0].priority if c.primary else 0
-        return (-priority, -variant, rid)
+        return (-priority, -variant, rid, c.score, c.id)
+
+    def _dependent_rank(self, c: Coloc) -> tuple[int, int, str, int, str]:
+        inst = c.dependent
+        variant = 2 if inst.clone else 1 if inst.group else 0
+        return (-inst.priority, -variant, inst.clone or inst.group or inst.id, c.score, c.id)
 
     # Pacemaker's node comparator.
     def _sort_key(self, inst: Inst, node: str, scores: dict[str, int]) -> tuple[int, int, int, int, str]:

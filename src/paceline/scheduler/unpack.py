@@ -474,6 +474,8 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
                 role = Role.PROMOTED
             elif role.rank < Role.STARTED.rank:
                 role = Role.STARTED
+            if is_probe and rec.op_digest and rc in (0, 8):
+                inst.start_digest[node] = rec  # found running: its parameters are checked like a start's
             continue
         # A failure.
         if _expired(w, inst, rec) and not _failcount_live(w, inst, node):
