@@ -52,13 +52,14 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
         if promotable and inst.next_role is Role.PROMOTED:
             promote = g.get(inst, "promote", nxt)
             blocked = not start.runnable or (promote is not None and not promote.runnable)
-            reason = start.block_reason or (promote.block_reason if promote else "")
+            # Pacemaker names the promote's own reason here, not the start's.
+            reason = promote.block_reason if promote is not None else start.block_reason
             return [
                 _fmt(
                     "Promote",
                     inst.id,
                     f"Stopped -> Promoted {nxt}",
-                    f"due to {reason} (blocked)" if blocked else "",
+                    ("blocked" if not reason else f"due to {reason} (blocked)") if blocked else "",
                 )
             ]
         if start.runnable:
