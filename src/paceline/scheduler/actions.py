@@ -383,7 +383,9 @@ def _block_colocated(w: Working, g: Graph) -> None:
         if not blocked:
             continue
         for d in deps:
-            s = g.get(d, "start", d.assigned)
+            # A colocation of the Promoted role only holds back the promotion.
+            task = "promote" if col.resource_role is Role.PROMOTED else "start"
+            s = g.get(d, task, d.assigned)
             if s is not None and s.runnable:
                 s.runnable = False
                 s.block_reason = f"colocation with {col.with_resource}"

@@ -170,8 +170,8 @@ def _priority(
                 prim_role is None
                 or p.next_role is prim_role
                 or (
-                    prim_role is Role.STARTED
-                    and p.next_role in (Role.STARTED, Role.UNPROMOTED, Role.PROMOTED)
+                    prim_role is Role.STARTED  # (a primitive's role is not decided yet: UNKNOWN)
+                    and p.next_role in (Role.UNKNOWN, Role.STARTED, Role.UNPROMOTED, Role.PROMOTED)
                 )
             )
         ]
