@@ -104,7 +104,7 @@ class CloneAssigner:
 
         rest = sorted((m for m in members if m.provisional), key=order)
         for m in rest:
-            if not m.managed:
+            if not m.managed or m.blocked:  # left alone where it is (on-fail=block included)
                 m.provisional = False
                 m.assigned = m.current_node
                 continue

@@ -57,11 +57,12 @@ def set_instance_roles(
         if (
             m.target_role is Role.UNPROMOTED
             or m.no_promote
-            or (not m.managed and m.role is not Role.PROMOTED)
+            or ((not m.managed or m.blocked) and m.role is not Role.PROMOTED)
         ):
             sort_index[m.id] = -INFINITY
             continue
-        if not m.managed and m.role is Role.PROMOTED:
+        if (not m.managed or m.blocked) and m.role is Role.PROMOTED:
+            # Left alone while Promoted: it stays so, and takes a Promoted place.
             sort_index[m.id] = INFINITY
             continue
         sort_index[m.id] = _priority(w, m, primaries)

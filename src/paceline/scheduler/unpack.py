@@ -511,7 +511,9 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
         elif task == "promote" or rc in (8, 9):
             role = Role.PROMOTED
         elif task == "demote":
-            role = Role.UNPROMOTED  # even "not running": the suite (promoted-failed-demote) says so
+            # Left Promoted when the failure blocks it; else Unpromoted, even for "not running"
+            # (the suite's promoted-failed-demote and promoted-demote-block say so).
+            role = Role.PROMOTED if this_fail is OnFail.BLOCK else Role.UNPROMOTED
         elif task == "monitor" and rc == 7 and not is_probe:
             role = role if role.rank >= Role.STARTED.rank else Role.STARTED
         elif role.rank < Role.STARTED.rank:
