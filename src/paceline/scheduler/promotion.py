@@ -7,7 +7,7 @@ constraints and colocations that ask for the Promoted role. Non-negative priorit
 to the clone's own node scores (its location preferences), the preferences of resources that want
 to run with the Promoted instance are folded in, and the best `promoted-max` instances with a
 non-negative result are promoted, at most `promoted-node-max` per node. Ties go to the instance
-that is Promoted now.
+that is Promoted now, then to the lower-numbered instance (Pacemaker keeps its instance order).
 """
 
 from __future__ import annotations
@@ -94,9 +94,10 @@ def set_instance_roles(
     for m in members:
         if m.assigned is not None and 0 <= sort_index[m.id] < INFINITY:
             sort_index[m.id] = clone_scores.get(m.assigned, 0)
+    position = {m.id: i for i, m in enumerate(members)}
     ranked = sorted(
         (m for m in members if m.assigned is not None),
-        key=lambda m: (-sort_index[m.id], 0 if m.role is Role.PROMOTED else 1, m.assigned or ""),
+        key=lambda m: (-sort_index[m.id], 0 if m.role is Role.PROMOTED else 1, position[m.id]),
     )
     promoted = 0
     per_node: dict[str, int] = {}
