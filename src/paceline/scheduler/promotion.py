@@ -7,12 +7,13 @@ constraints and colocations that ask for the Promoted role. Non-negative priorit
 to the clone's own node scores (its location preferences), the preferences of resources that want
 to run with the Promoted instance are folded in, and the best `promoted-max` instances with a
 non-negative result are promoted, at most `promoted-node-max` per node. Ties go to the instance
-that is Promoted now, then to the lower-numbered instance (Pacemaker keeps its instance order).
+that is Promoted now, then to the higher promotion score of its own, then to the lower-numbered
+instance (Pacemaker keeps its instance order).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ..model.config import Clone
 from ..model.enums import Role
@@ -94,10 +95,17 @@ def set_instance_roles(
     for m in members:
         if m.assigned is not None and 0 <= sort_index[m.id] < INFINITY:
             sort_index[m.id] = clone_scores.get(m.assigned, 0)
+    # Ties: the instance Promoted now; then the higher promotion score of its own (which Pacemaker
+    # has added to the instance's placement score); then the lower-numbered instance.
     position = {m.id: i for i, m in enumerate(members)}
+
+    def own_score(m: Inst) -> int:
+        value = _promotion_attribute(m, w.nodes[m.assigned or ""].attributes)
+        return value if value is not None and value > 0 else 0
+
     ranked = sorted(
         (m for m in members if m.assigned is not None),
-        key=lambda m: (-sort_index[m.id], 0 if m.role is Role.PROMOTED else 1, position[m.id]),
+        key=lambda m: (-sort_index[m.id], 0 if m.role is Role.PROMOTED else 1, -own_score(m), position[m.id]),
     )
     promoted = 0
     per_node: dict[str, int] = {}
@@ -126,25 +134,31 @@ def _clone_node_scores(w: Working, members: list[Inst]) -> dict[str, int]:
     return out
 
 
+def _promotion_attribute(inst: Inst, attributes: Mapping[str, str]) -> int | None:
+    """The promotion score the agent left on a node for this instance (None: none or unreadable)."""
+    base = inst.id.split(":", 1)[0]
+    raw = attributes.get(f"master-{base}")
+    if raw is None:
+        raw = attributes.get(f"master-{inst.id}")
+    if raw is None and inst.clone:
+        raw = attributes.get(f"master-{inst.prim.id}")
+    if raw is None:
+        # Anonymous instances are numbered per run; any instance's score on this node is this node's.
+        raw = next((v for k, v in sorted(attributes.items()) if k.startswith(f"master-{base}:")), None)
+    if raw is None:
+        return None
+    try:
+        return parse_score(raw)
+    except ValueError:
+        return None
+
+
 def _priority(
     w: Working, inst: Inst, primaries: list[tuple[list[Inst], int, Role | None, Role | None, str]]
 ) -> int:
     node = w.nodes[inst.assigned or ""]
-    base = inst.id.split(":", 1)[0]
-    raw = node.attributes.get(f"master-{base}")
-    if raw is None:
-        raw = node.attributes.get(f"master-{inst.id}")
-    if raw is None and inst.clone:
-        raw = node.attributes.get(f"master-{inst.prim.id}")
-    if raw is None:
-        # Anonymous instances are numbered per run; any instance's score on this node is this node's.
-        raw = next((v for k, v in sorted(node.attributes.items()) if k.startswith(f"master-{base}:")), None)
-    score = -1
-    if raw is not None:
-        try:
-            score = parse_score(raw)
-        except ValueError:
-            score = -1
+    own = _promotion_attribute(inst, node.attributes)
+    score = -1 if own is None else own
     for target, loc in w.promotion_locations:
         if target is not inst:
             continue
