@@ -130,7 +130,7 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
             if no_quorum and policy is NoQuorumPolicy.STOP:
                 stop.block_reason = "no quorum"
         if inst.current.get(cur) is Role.PROMOTED:
-            g.add(inst, "demote", cur, need_stop or next_role is not Role.PROMOTED)
+            g.add(inst, "demote", cur, need_stop or next_role is not Role.PROMOTED or inst.demote_required)
     if nxt is not None:
         moving = nxt not in cur_nodes
         restart = inst.failed and nxt in inst.failed_on
@@ -153,7 +153,7 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
                 start.block_reason = "quorum freeze"
         if next_role is Role.PROMOTED:
             was_promoted = inst.current.get(nxt) is Role.PROMOTED
-            g.add(inst, "promote", nxt, moving or restart or not was_promoted)
+            g.add(inst, "promote", nxt, moving or restart or not was_promoted or inst.demote_required)
 
 
 def _definition_change(inst: Inst, node: str) -> str | None:

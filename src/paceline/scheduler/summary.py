@@ -138,6 +138,8 @@ def _role_lines(g: Graph, inst: Inst, cur: str | None, nxt: str) -> list[str]:
     out: list[str] = []
     was = inst.current.get(cur) if cur else None
     promote = g.get(inst, "promote", nxt)
+    if was is Role.PROMOTED and inst.next_role is Role.PROMOTED and cur == nxt and inst.demote_required:
+        return [_fmt("Re-promote", inst.id, f"Promoted {nxt}")] if promote and promote.runnable else []
     if was is Role.PROMOTED and inst.next_role is not Role.PROMOTED and cur == nxt:
         out.append(_fmt("Demote", inst.id, f"Promoted -> Unpromoted {nxt}"))
     if promote is not None and promote.required and promote.runnable:

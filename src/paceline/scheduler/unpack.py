@@ -524,6 +524,11 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
     if w.nodes[node].unclean and not w.nodes[node].online:
         # The node will be fenced: whatever failed there stops with it (Pacemaker ignores on-fail).
         failed, on_fail = False, None
+    if failed and on_fail is OnFail.DEMOTE and inst.current.get(node) is Role.PROMOTED:
+        # on-fail=demote: a failed Promoted monitor (or promote) is answered by demoting in place,
+        # not by a recovery (constraints on the fail count decide whether it is promoted again).
+        inst.demote_required = True
+        return
     if failed:
         inst.failed_on.add(node)
         if inst.on_fail is None or (

@@ -63,6 +63,9 @@ class Inst:
     known_on: set[str] = field(default_factory=set)
     no_promote: bool = False
     """A ticket the Promoted role needs is not granted."""
+    demote_required: bool = False
+    """A failure of the Promoted instance is answered by on-fail=demote: it demotes in place
+    (promoted again if it is still the best candidate: a Re-promote)."""
     start_digest: dict[str, OpRecord] = field(default_factory=dict)
     """Per node, the parameter digest recorded by the start that is in effect there."""
     """Nodes where this instance has any recorded operation (no probe needed there)."""
