@@ -347,7 +347,16 @@ def _allocation_order(w: Working, a: _Assigner) -> list[Unit]:
     units = sorted((u for u in w.units if u.members), key=lambda u: -u.priority)
     if w.config.options.placement_strategy == "default":
         return units
-    node_names = sorted(w.nodes)
+    # The nodes are compared in Pacemaker's node order: usable first, then (balanced) more
+    # capacity, then fewer resources active now, then by name.
+    active: dict[str, int] = {}
+    for inst in w.insts.values():
+        for n in inst.running_on:
+            active[n] = active.get(n, 0) + 1
+    node_names = sorted(
+        w.nodes,
+        key=lambda n: (0 if w.nodes[n].available else 1, a._capacity_key(n), active.get(n, 0), n),
+    )
     keyed: list[tuple[tuple[int, int, tuple[int, ...]], Unit]] = []
     for unit in units:
         first = unit.members[0]
