@@ -76,18 +76,10 @@ class _Assigner:
         inst.allocating = True
         this_with = self.this_with.get(inst.id, [])
         with_this = self.with_this.get(inst.id, [])
-        mandatory = [c for c in this_with if abs(c.score) >= INFINITY]
-        optional = [c for c in this_with if abs(c.score) < INFINITY]
-        for c in mandatory:
+        for c in this_with:
             self._apply_this_with(inst, c)
         for c in with_this:
-            if abs(c.score) >= INFINITY:
-                self._add_dependent_scores(inst, c)
-        for c in optional:
-            self._apply_this_with(inst, c)
-        for c in with_this:
-            if abs(c.score) < INFINITY:
-                self._add_dependent_scores(inst, c)
+            self._add_dependent_scores(inst, c)
         if inst.target_role is Role.STOPPED or inst.orphan:
             for n in list(inst.allowed):
                 inst.add_score(n, -INFINITY, "target-role", "target-role is Stopped")
