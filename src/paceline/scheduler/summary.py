@@ -83,7 +83,7 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
                     "due to being multiply active" if unexpected else "",
                 )
             ]
-        return [_fmt("Move", inst.id, f"{cur} -> {nxt}")]
+        return [_fmt("Recover" if inst.failed else "Move", inst.id, f"{cur} -> {nxt}")]
     assert stop is not None
     stop_sfx = "" if stop.runnable else " (blocked)"
     if nxt is None or (start is not None and not start.runnable):

@@ -521,8 +521,9 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
     previous = inst.current.get(node)
     if previous is None or role.rank > previous.rank:
         inst.current[node] = role
-    if w.nodes[node].unclean and not w.nodes[node].online:
-        # The node will be fenced: whatever failed there stops with it (Pacemaker ignores on-fail).
+    if w.nodes[node].unclean:
+        # The node will be fenced (even if still online): whatever failed there stops with it;
+        # Pacemaker ignores on-fail and names the moves Move, not Recover.
         failed, on_fail = False, None
     if failed and on_fail is OnFail.DEMOTE and inst.current.get(node) is Role.PROMOTED:
         # on-fail=demote: a failed Promoted monitor (or promote) is answered by demoting in place,
