@@ -108,26 +108,66 @@ class _Assigner:
                         free[k] -= v
         return free
 
-    def _needs(self, inst: Inst) -> dict[str, int]:
-        members = [inst]
-        if inst.group is not None and self.w.group_members[inst.group][0] is inst:
-            members = [m for m in self.w.group_members[inst.group] if m.provisional]
+    def _colocated(self, inst: Inst) -> list[Inst]:
+        """`inst` and every resource tied to it by +INFINITY colocations, either way, transitively
+        (Pacemaker's find_colocated_rscs; a clone dependent of a non-clone is left out)."""
+        found: list[Inst] = []
+        seen: set[str] = set()
+
+        def visit(r: Inst) -> None:
+            if r.id in seen:
+                return
+            seen.add(r.id)
+            found.append(r)
+            for c in self.this_with.get(r.id, []):
+                if c.score >= INFINITY and _affects_location(c):
+                    for p in c.primary:
+                        if p is not inst:
+                            visit(p)
+            for c in self.with_this.get(r.id, []):
+                d = c.dependent
+                if d is inst or (d.clone is not None and r.clone is None):
+                    continue
+                if c.score >= INFINITY and _affects_location(c):
+                    visit(d)
+
+        visit(inst)
+        return found
+
+    @staticmethod
+    def _sum_needs(insts: list[Inst]) -> dict[str, int]:
         need: dict[str, int] = {}
-        for m in members:
+        for m in insts:
             for k, v in m.prim.utilization.items():
                 need[k] = need.get(k, 0) + v
         return need
 
-    def _ban_insufficient_capacity(self, inst: Inst) -> None:
+    def _fits(self, node: str, need: dict[str, int]) -> bool:
+        free = self._free(node)
+        return not any(k in free and free[k] < v for k, v in need.items())
+
+    def _ban_insufficient_capacity(self, inst: Inst) -> str | None:
+        """As Pacemaker: where some node can take `inst` together with everything still unplaced
+        that must run with it, only such nodes stay allowed; otherwise nodes without room for
+        `inst` alone are banned, and the node with the most room is returned as the preferred one."""
         if self.w.config.options.placement_strategy == "default":
-            return
-        need = self._needs(inst)
-        if not need:
-            return
-        for n in list(inst.allowed):
-            free = self._free(n)
-            if any(k in free and free[k] < v for k, v in need.items()):
-                inst.add_score(n, -INFINITY, "utilization", f"{n} lacks capacity for {inst.id}")
+            return None
+        group = [m for m in self._colocated(inst) if m.provisional or m is inst]
+        together = self._sum_needs(group)
+        alone = self._sum_needs([inst])
+        if not together and not alone:
+            return None
+        usable = [n for n, s in inst.allowed.items() if s >= 0 and self.w.nodes[n].available]
+        what = inst.id if len(group) == 1 else f"{inst.id} and what must run with it"
+        need, prefer = together, None
+        if not any(self._fits(n, together) for n in usable):
+            need, what = alone, inst.id
+            if usable:
+                prefer = min(usable, key=lambda n: (-sum(self._free(n).values()), n))
+        for n in usable:
+            if not self._fits(n, need):
+                inst.add_score(n, -INFINITY, "utilization", f"{n} lacks capacity for {what}")
+        return prefer
 
     def _capacity_key(self, node: str) -> int:
         if self.w.config.options.placement_strategy != "balanced":
@@ -135,7 +175,7 @@ class _Assigner:
         return -sum(self._free(node).values())
 
     def _best_node(self, inst: Inst) -> str | None:
-        self._ban_insufficient_capacity(inst)
+        prefer = self._ban_insufficient_capacity(inst)
         if not inst.allowed:
             return None
         nodes = sorted(inst.allowed, key=lambda n: self._sort_key(inst, n, inst.allowed))
@@ -143,6 +183,8 @@ class _Assigner:
         info = self.w.nodes[best]
         if not info.available or inst.allowed[best] < 0:
             return None
+        if prefer is not None and inst.allowed.get(prefer, -INFINITY) >= inst.allowed[best]:
+            return prefer  # room is short for all that goes with it: the roomiest node, if as good
         chosen = best
         running = inst.current_node
         if inst.allowed[best] > 0 and running is not None and running in inst.allowed:
@@ -360,3 +402,9 @@ def _allocation_order(w: Working, a: _Assigner) -> list[Unit]:
         keyed.append(((-unit.priority, -cur_score, per_node), unit))
     keyed.sort(key=lambda kv: kv[0])
     return [u for _, u in keyed]
+
+
+def _affects_location(c: Coloc) -> bool:
+    """A colocation between roles (Promoted, Unpromoted) decides roles, not where things run."""
+    plain = (None, Role.STARTED)
+    return c.dependent_role in plain and c.primary_role in plain
