@@ -351,6 +351,8 @@ def _instance_for(
         id=rsc_id, prim=Primitive(rsc_id, AgentRef("ocf", "unknown", "unknown")), meta={}, orphan=True
     )
     orphan.target_role = Role.STOPPED
+    if not w.config.options.stop_orphan_resources:
+        orphan.managed = False  # the operator asked to leave removed resources running, unmanaged
     w.insts[rsc_id] = orphan
     unit = Unit(rsc_id, [orphan], "primitive")
     w.units.append(unit)
