@@ -681,7 +681,7 @@ class _Reader:
                 online = _is_true(in_ccm or "false")
             elif in_ccm is None:
                 unclean, reason = True, "peer has not been seen by the cluster"
-            elif join == "nack":
+            elif join in ("nack", "banned"):
                 unclean, reason = True, "peer failed Pacemaker membership criteria"
             elif not terminate and expected == "down":
                 if _is_true(in_ccm) or crmd_online:

@@ -143,6 +143,9 @@ def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQ
             start.reason = "resource definition change"
         elif change == "reload":
             g.add(inst, "reload", nxt, True)
+        if moving and any(i.pending and n not in inst.known_on for n, i in w.nodes.items()):
+            # A node still joining may be running it unseen: no start until it has been checked.
+            start.runnable = False
         requires = inst.meta.get("requires", "quorum")
         if no_quorum and requires != "nothing":
             if policy in (NoQuorumPolicy.STOP, NoQuorumPolicy.SUICIDE):

@@ -65,7 +65,8 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
         if start.runnable:
             out.append(_fmt("Start", inst.id, nxt))
         else:
-            out.append(_fmt("Start", inst.id, nxt, f"due to {start.block_reason} (blocked)"))
+            reason = f"due to {start.block_reason} (blocked)" if start.block_reason else "blocked"
+            out.append(_fmt("Start", inst.id, nxt, reason))
         out.extend(_role_lines(g, inst, None, nxt))
         return out
     if len(cur_nodes) > 1:
