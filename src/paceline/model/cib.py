@@ -544,6 +544,7 @@ class _Reader:
                         id=cid,
                         first=first,
                         then=then,
+                        first_min=0 if _is_true(c.get("require-all", "true")) else 1,
                         first_action=c.get("first-action", "start"),
                         then_action=c.get("then-action", c.get("first-action", "start")),
                         kind=kind,

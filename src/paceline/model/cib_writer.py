@@ -117,6 +117,8 @@ def _constraints(parent: etree._Element, config: Configuration) -> None:
         el.set("first-action", order.first_action)
         el.set("then-action", order.then_action)
         el.set("symmetrical", "true" if order.symmetrical else "false")
+        if order.first_min == 1:
+            el.set("require-all", "false")  # the CIB's (deprecated) spelling of "one copy will do"
 
 
 def _digest(config: Configuration, rec: OpRecord) -> str:

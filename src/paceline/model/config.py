@@ -168,6 +168,9 @@ class Order:
     kind: OrderKind = OrderKind.MANDATORY
     symmetrical: bool = True
     require_all: bool = True
+    first_min: int = 0
+    """For a cloned `first`: how many of its copies must be able to act before `then` may (0:
+    the clone's clone-min, else one). A CIB's deprecated require-all="false" on a plain order is 1."""
 
 
 @dataclass(frozen=True)

@@ -417,7 +417,7 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
         if order.first in w.group_members and fa == "start":
             label = f"{order.first} running"
         if order.first in w.clone_children:
-            clone_min = meta_score(_clone_meta(w, order.first), "clone-min", 0)
+            clone_min = meta_score(_clone_meta(w, order.first), "clone-min", 0) or order.first_min
             need = clone_min or 1
             label = (
                 f"clone-one-or-more:{order.id}"
@@ -437,6 +437,7 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
             and order.then in w.clone_children
             and is_true(_clone_meta(w, order.then).get("interleave"))
             and not _clone_meta(w, order.first).get("clone-min")  # clone-min counts copies anywhere
+            and not order.first_min
         )
         if interleave:
             # Each copy of the "then" clone waits only for the copy of the first on its own node.
