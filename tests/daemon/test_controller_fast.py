@@ -326,3 +326,14 @@ def test_start_up_probes_keep_a_history_they_agree_with() -> None:
         assert next(r for r in after if r.resource == "other" and r.task == "monitor").rc == 7
 
     asyncio.run(go())
+
+
+def test_history_records_which_agent_ran_each_operation() -> None:
+    """So that a resource later removed from the configuration is known by its agent."""
+
+    async def body(h: Harness) -> None:
+        snap = await h.db.snapshot()
+        web = [r for r in snap.history if r.resource == "web"]
+        assert web and {r.agent for r in web} == {"ocf:heartbeat:Dummy"}
+
+    run(body)

@@ -149,8 +149,10 @@ class StateDB:
         expected_rc: int = 0,
         exit_reason: str = "",
         start_failure_is_fatal: bool = True,
+        agent: str = "",
     ) -> tuple[OpRecord, bool]:
-        """Record one result; returns (the record, whether it was a failure)."""
+        """Record one result; returns (the record, whether it was a failure). `agent` names the
+        agent that ran it, so that a resource later removed from the configuration can be stopped."""
         now = self.clock.time()
         failed = is_failure(task, interval_ms, rc, status, expected_rc)
         slot = f"monitor_{interval_ms}" if task == "monitor" and interval_ms > 0 else "last"
@@ -172,6 +174,7 @@ class StateDB:
             last_rc_change=now,
             exit_reason=exit_reason,
             expected_rc=expected_rc,
+            agent=agent,
         )
         await self.store.put(key, encode_op(rec))
         if task == "stop" and not failed:

@@ -127,6 +127,7 @@ class NodeAgent:
         status = model_status(res.status)
         rc = int(res.rc)
         why = reason or res.exit_reason
+        found = find_primitive(self.config, rsc)
         _, failed = await self.db.record(
             rsc,
             self.node,
@@ -137,6 +138,7 @@ class NodeAgent:
             expected_rc,
             why,
             start_failure_is_fatal=self.config.options.start_failure_is_fatal,
+            agent=str(found[0].agent) if found is not None else "",
         )
         if failed:
             recent = self._recent_failures.setdefault(rsc, deque(maxlen=32))
