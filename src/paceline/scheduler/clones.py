@@ -73,10 +73,17 @@ class CloneAssigner:
             cur = m.current_node
             return -m.allowed.get(cur, -INFINITY) if cur is not None else INFINITY
 
+        # Pacemaker keeps at most clone-max / usable nodes (at least one) copies in place per node
+        # in this pass, so that copies crowded onto one node spread out when they may.
+        usable = sum(1 for info in self.a.w.nodes.values() if info.available)
+        configured = sum(1 for m in members if not m.orphan)
+        stay_max = max(1, configured // usable) if usable else 1
         for m in sorted(members, key=here_score):
             cur = m.current_node
             if cur is None or not m.managed or m.target_role is Role.STOPPED or cur in m.failed_on:
                 continue  # a failed copy is placed afresh, like any other instance
+            if per_node.get(cur, 0) >= stay_max:
+                continue
             info = self.a.w.nodes[cur]
             best = max(
                 (
