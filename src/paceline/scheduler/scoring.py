@@ -132,7 +132,7 @@ def _apply_stickiness(w: Working, inst: Inst) -> None:
 
 def _apply_fail_limits(w: Working, inst: Inst) -> None:
     threshold = inst.migration_threshold
-    if threshold <= 0:
+    if threshold <= 0 or inst.failure_ignored:
         return
     for node in w.node_list():
         count = failcount(w, inst, node.name)

@@ -484,6 +484,7 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
             continue
         this_fail = _on_fail_for(w, inst, rec)
         if this_fail is OnFail.IGNORE:
+            inst.failure_ignored = True
             if task == "start" or (task == "monitor" and rc != 7):
                 role = Role.STARTED if role.rank < Role.STARTED.rank else role
             continue

@@ -63,6 +63,8 @@ class Inst:
     known_on: set[str] = field(default_factory=set)
     no_promote: bool = False
     """A ticket the Promoted role needs is not granted."""
+    failure_ignored: bool = False
+    """A failure was ignored (on-fail=ignore): then, as Pacemaker, migration-threshold is too."""
     demote_required: bool = False
     """A failure of the Promoted instance is answered by on-fail=demote: it demotes in place
     (promoted again if it is still the best candidate: a Re-promote)."""
