@@ -253,7 +253,7 @@ def _propagate(w: Working, g: Graph) -> None:
                             changed = True
                 continue
             if first_task == "start" and edge.need is not None:
-                unrunnable = mandatory and sum(a.runnable for a in first_actions) < edge.need
+                unrunnable = mandatory and _runnable_copies(g, first_insts) < edge.need
             elif first_task == "start":
                 unrunnable = mandatory and (
                     len(first_actions) < len(first_insts) or any(not a.runnable for a in first_actions)
@@ -296,6 +296,20 @@ def _migrates(w: Working, inst: Inst | None) -> bool:
         and w.nodes[cur].online
         and not w.nodes[cur].unclean
     )
+
+
+def _runnable_copies(g: Graph, insts: list[Inst]) -> int:
+    """How many of these can start: copies of a cloned group count whole (every member's start
+    runnable, as the group's "running" needs), anything else one by one."""
+    copies: dict[str, list[Inst]] = {}
+    for i in insts:
+        copies.setdefault(i.group if i.group and i.clone else i.id, []).append(i)
+    count = 0
+    for members in copies.values():
+        starts = [g.actions.get((m.id, "start", node_for(m, "start") or "")) for m in members]
+        if all(s is not None and s.runnable for s in starts):
+            count += 1
+    return count
 
 
 def _clone_stays_up(g: Graph, insts: list[Inst]) -> bool:
