@@ -731,6 +731,7 @@ class _Reader:
         parts = key.split(":")
         if len(parts) >= 3 and parts[2].lstrip("-").isdigit():
             expected = int(parts[2])
+        transition = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
         rc_text = op.get("rc-code")
         status_text = op.get("op-status")
         if (rc_text is None or status_text is None) and ";" in magic:
@@ -763,6 +764,7 @@ class _Reader:
             migrate_target=op.get("migrate_target"),
             on_node_of_id=op.get("on_node"),
             expected_rc=expected,
+            transition=transition,
         )
 
 

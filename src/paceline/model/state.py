@@ -57,6 +57,9 @@ class OpRecord:
     migrate_target: str | None = None
     on_node_of_id: str | None = None
     expected_rc: int | None = None
+    transition: int | None = None
+    """The number of the transition that asked for it (a CIB's transition-key), if known: it dates a
+    pending operation against completed ones."""
     agent: str = ""
     """The agent the node ran this with (`class[:provider]:type`); empty when not recorded. When it
     differs from the configured agent, the resource is restarted with the new one."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cmp_to_key
 
 from ..model.config import Clone, Configuration, Group, Location, Op, Primitive
 from ..model.enums import HealthStrategy, NoQuorumPolicy, OnFail, OpStatus, Role
@@ -373,7 +374,7 @@ def _extra_instance(w: Working, clone: Clone, prim: Primitive, number: int) -> I
 
 def _entry_active(records: list[OpRecord]) -> bool:
     """The entry shows the resource active (or failed) there at its newest record."""
-    ordered = sorted(records, key=lambda r: _CALL_ID_PENDING if r.call_id < 0 else r.call_id)
+    ordered = sorted(records, key=cmp_to_key(_op_order))
     if not ordered:
         return False
     last = ordered[-1]
@@ -418,7 +419,17 @@ def _expired(w: Working, inst: Inst, rec: OpRecord) -> bool:
     return rec.last_rc_change + inst.failure_timeout_s <= w.now
 
 
-_CALL_ID_PENDING = 1 << 62
+def _op_order(a: OpRecord, b: OpRecord) -> int:
+    """Pacemaker's order of a resource's operations on a node: by call id; a pending operation
+    (no call id yet) is dated against a completed one by their transition numbers when both are
+    known, else it comes last."""
+    if a.call_id >= 0 and b.call_id >= 0:
+        return (a.call_id > b.call_id) - (a.call_id < b.call_id)
+    if a.call_id < 0 and b.call_id < 0:
+        return 0
+    if a.transition is not None and b.transition is not None and a.transition != b.transition:
+        return -1 if a.transition < b.transition else 1
+    return 1 if a.call_id < 0 else -1
 
 
 def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> None:
@@ -429,7 +440,7 @@ def _unpack_ops(w: Working, inst: Inst, node: str, records: list[OpRecord]) -> N
         key = (rec.task, rec.interval_ms, rec.call_id)
         if key not in newest or (rec.last_rc_change or 0.0) > (newest[key].last_rc_change or 0.0):
             newest[key] = rec
-    ops = sorted(newest.values(), key=lambda r: _CALL_ID_PENDING if r.call_id < 0 else r.call_id)
+    ops = sorted(newest.values(), key=cmp_to_key(_op_order))
     role = Role.STOPPED
     failed = False
     on_fail: OnFail | None = None
