@@ -94,10 +94,30 @@ def build_graph(w: Working) -> Graph:
         can_fence = stonith and (not no_quorum or policy is NoQuorumPolicy.IGNORE or info.online)
         if info.unclean and can_fence:
             g.fences[info.name] = info.fence_reason or "node is unclean"
+    _inhibit_unmatched_interleaved(w)
     for inst in w.insts.values():
         _inst_actions(w, g, inst, no_quorum, policy)
     _propagate(w, g)
     return g
+
+
+def _inhibit_unmatched_interleaved(w: Working) -> None:
+    """Interleaved clones, mandatory order: a copy of the later clone on a node where the earlier
+    clone has no copy cannot start there, so it is not placed at all (Pacemaker "inhibits" it)."""
+    for order in w.config.orders:
+        if order.kind is not OrderKind.MANDATORY or _task(order.first_action) != "start":
+            continue
+        if order.first not in w.clone_children or order.then not in w.clone_children:
+            continue
+        if not is_true(_clone_meta(w, order.then).get("interleave")) or order.first_min:
+            continue
+        if _clone_meta(w, order.first).get("clone-min"):
+            continue
+        first_nodes = {f.assigned for f in w.clone_children[order.first] if f.assigned is not None}
+        for t in w.clone_children[order.then]:
+            if t.assigned is not None and t.assigned not in first_nodes and not t.running_on:
+                w.nodes[t.assigned].num_assigned -= 1
+                t.assigned = None
 
 
 def _inst_actions(w: Working, g: Graph, inst: Inst, no_quorum: bool, policy: NoQuorumPolicy) -> None:
