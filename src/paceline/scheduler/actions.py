@@ -487,7 +487,9 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
         implies = mandatory or (
             order.kind is OrderKind.OPTIONAL and _restart_type(w, order.then, thens) == "restart"
         )
-        out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need, order.symmetrical, implies))
+        # Through a clone-min "one or more" step, starting more copies restarts nothing after it.
+        carries = implies and not label.startswith("clone-one-or-more:")
+        out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need, order.symmetrical, carries))
         if order.symmetrical and fa == "start" and ta == "start":
             inverse = OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need)
             out.append(replace(inverse, implies=implies))
