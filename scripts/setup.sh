@@ -13,4 +13,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-python3 -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v -e "Running pip as the 'root'" -e "is ignored: it is neither" || true
+# pip's own status decides: its output is filtered of two harmless warnings, never its failure.
+if ! pip_log=$(python3 -m pip install -q --disable-pip-version-check -e ".[dev]" 2>&1); then
+  printf '%s\n' "$pip_log" >&2
+  echo "setup: pip install of the package and its test tools failed" >&2
+  exit 1
+fi
+printf '%s\n' "$pip_log" | grep -v -e "Running pip as the 'root'" -e "is ignored: it is neither" -e '^$' || true
