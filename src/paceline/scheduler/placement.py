@@ -142,8 +142,8 @@ class _Assigner:
                 need[k] = need.get(k, 0) + v
         return need
 
-    def _fits(self, node: str, need: dict[str, int]) -> bool:
-        free = self._free(node)
+    @staticmethod
+    def _fits(free: dict[str, int], need: dict[str, int]) -> bool:
         return not any(k in free and free[k] < v for k, v in need.items())
 
     def _ban_insufficient_capacity(self, inst: Inst) -> str | None:
@@ -157,15 +157,16 @@ class _Assigner:
         alone = self._sum_needs([inst])
         if not together and not alone:
             return None
-        usable = [n for n, s in inst.allowed.items() if s >= 0 and self.w.nodes[n].available]
+        # Free capacity once per usable node: _free walks every instance.
+        free = {n: self._free(n) for n, s in inst.allowed.items() if s >= 0 and self.w.nodes[n].available}
         what = inst.id if len(group) == 1 else f"{inst.id} and what must run with it"
         need, prefer = together, None
-        if not any(self._fits(n, together) for n in usable):
+        if not any(self._fits(f, together) for f in free.values()):
             need, what = alone, inst.id
-            if usable:
-                prefer = min(usable, key=lambda n: (-sum(self._free(n).values()), n))
-        for n in usable:
-            if not self._fits(n, need):
+            if free:
+                prefer = min(free, key=lambda n: (-sum(free[n].values()), n))
+        for n, f in free.items():
+            if not self._fits(f, need):
                 inst.add_score(n, -INFINITY, "utilization", f"{n} lacks capacity for {what}")
         return prefer
 
