@@ -59,14 +59,13 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
                     "Promote",
                     inst.id,
                     f"Stopped -> Promoted {nxt}",
-                    ("blocked" if not reason else f"due to {reason} (blocked)") if blocked else "",
+                    _blocked(reason) if blocked else "",
                 )
             ]
         if start.runnable:
             out.append(_fmt("Start", inst.id, nxt))
         else:
-            reason = f"due to {start.block_reason} (blocked)" if start.block_reason else "blocked"
-            out.append(_fmt("Start", inst.id, nxt, reason))
+            out.append(_fmt("Start", inst.id, nxt, _blocked(start.block_reason)))
         out.extend(_role_lines(g, inst, None, nxt))
         return out
     if len(cur_nodes) > 1:
@@ -95,7 +94,7 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
                     "Stop",
                     inst.id,
                     where,
-                    f"due to {stop.block_reason} (blocked)" if stop.block_reason else "blocked",
+                    _blocked(stop.block_reason),
                 )
             ]
         reason = stop.reason if nxt is None else (start.block_reason if start else "")
@@ -133,6 +132,11 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
         out.append(_fmt("Reload", inst.id, cur))
     out.extend(_role_lines(g, inst, cur, nxt))
     return out
+
+
+def _blocked(reason: str) -> str:
+    """crm_simulate's suffix for an action that cannot run: with its reason when there is one."""
+    return f"due to {reason} (blocked)" if reason else "blocked"
 
 
 def _role_lines(g: Graph, inst: Inst, cur: str | None, nxt: str) -> list[str]:
