@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 
+from ..model.config import Order
 from ..model.digest import op_digest
 from ..model.enums import NoQuorumPolicy, OrderKind, Role
 from ..model.scores import INFINITY
@@ -107,11 +108,7 @@ def _inhibit_unmatched_interleaved(w: Working) -> None:
     for order in w.config.orders:
         if order.kind is not OrderKind.MANDATORY or _task(order.first_action) != "start":
             continue
-        if order.first not in w.clone_children or order.then not in w.clone_children:
-            continue
-        if not is_true(_clone_meta(w, order.then).get("interleave")) or order.first_min:
-            continue
-        if _clone_meta(w, order.first).get("clone-min"):
+        if not _interleaved(w, order):
             continue
         first_nodes = {f.assigned for f in w.clone_children[order.first] if f.assigned is not None}
         for t in w.clone_children[order.then]:
@@ -451,7 +448,7 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
         if order.first in w.group_members and fa == "start":
             label = f"{order.first} running"
         if order.first in w.clone_children:
-            clone_min = meta_score(_clone_meta(w, order.first), "clone-min", 0) or order.first_min
+            clone_min = _first_min(w, order)
             need = clone_min or 1
             label = (
                 f"clone-one-or-more:{order.id}"
@@ -466,14 +463,7 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
             else:
                 pooled[key] = OrderEdge(firsts, fa, thens, ta, mandatory, order.id, 1)
             continue
-        interleave = (
-            order.first in w.clone_children
-            and order.then in w.clone_children
-            and is_true(_clone_meta(w, order.then).get("interleave"))
-            and not _clone_meta(w, order.first).get("clone-min")  # clone-min counts copies anywhere
-            and not order.first_min
-        )
-        if interleave:
+        if _interleaved(w, order):
             # Each copy of the "then" clone waits only for the copy of the first on its own node.
             for t in thens:
                 local = [f for f in firsts if f.assigned is not None and f.assigned == t.assigned]
@@ -488,7 +478,7 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
             order.kind is OrderKind.OPTIONAL and _restart_type(w, order.then, thens) == "restart"
         )
         # Through a clone-min "one or more" step, starting more copies restarts nothing after it.
-        carries = implies and not label.startswith("clone-one-or-more:")
+        carries = implies and not (order.first in w.clone_children and _first_min(w, order))
         out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need, order.symmetrical, carries))
         if order.symmetrical and fa == "start" and ta == "start":
             inverse = OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need)
@@ -513,12 +503,30 @@ def _restart_type(w: Working, rid: str, members: list[Inst]) -> str | None:
     """The deprecated restart-type meta of an order's then (a primitive's own, with what it inherits)."""
     if len(members) == 1 and members[0].id == rid:
         return members[0].meta.get("restart-type")
-    return _clone_meta(w, rid).get("restart-type") or w.config.rsc_defaults.get("restart-type")
+    return _top_meta(w, rid).get("restart-type") or w.config.rsc_defaults.get("restart-type")
 
 
-def _clone_meta(w: Working, clone_id: str) -> dict[str, str]:
+def _first_min(w: Working, order: Order) -> int:
+    """How many copies of a cloned `first` must be able to act (0: no such minimum): the clone's
+    clone-min, else the order's own (a CIB's require-all=false)."""
+    return meta_score(_top_meta(w, order.first), "clone-min", 0) or order.first_min
+
+
+def _interleaved(w: Working, order: Order) -> bool:
+    """Clone to clone, each copy of `then` waiting only for the copy of `first` on its node (not
+    when a minimum number of first copies counts, wherever they run)."""
+    return (
+        order.first in w.clone_children
+        and order.then in w.clone_children
+        and is_true(_top_meta(w, order.then).get("interleave"))
+        and not _first_min(w, order)
+    )
+
+
+def _top_meta(w: Working, rsc_id: str) -> dict[str, str]:
+    """The meta attributes of a top-level resource (primitive, group or clone) as configured."""
     for rsc in w.config.resources:
-        if rsc.id == clone_id:
+        if rsc.id == rsc_id:
             return dict(rsc.meta)
     return {}
 
