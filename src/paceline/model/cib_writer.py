@@ -123,12 +123,8 @@ def _constraints(parent: etree._Element, config: Configuration) -> None:
 
 def _digest(config: Configuration, rec: OpRecord) -> str:
     prim = instance_primitive(config, rec.resource)
-    params = dict(prim.params) if prim is not None and prim.service is None else {}
+    params = prim.params_for(rec.task, rec.interval_ms) if prim is not None and prim.service is None else {}
     timeout = None
-    if prim is not None and prim.service is None:
-        for op in prim.ops:
-            if op.name == rec.task and op.interval_ms == rec.interval_ms:
-                params.update(op.params)
     if rec.interval_ms and prim is not None:
         timeout = next(
             (o.timeout_ms for o in prim.ops if o.interval_ms == rec.interval_ms and o.timeout_ms), None

@@ -88,6 +88,18 @@ class Primitive:
     def primitives(self) -> Iterator[Primitive]:
         yield self
 
+    def operation(self, name: str, interval_ms: int = 0) -> Op | None:
+        """The definition of an operation: a monitor by name and interval, any other by name."""
+        for op in self.ops:
+            if op.name == name and (op.interval_ms == interval_ms or name != "monitor"):
+                return op
+        return None
+
+    def params_for(self, name: str, interval_ms: int = 0) -> dict[str, str]:
+        """The agent parameters an operation runs with: the resource's, the operation's own over them."""
+        op = self.operation(name, interval_ms)
+        return {**self.params, **(op.params if op is not None else {})}
+
 
 @dataclass(frozen=True)
 class Group:

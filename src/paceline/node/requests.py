@@ -11,22 +11,15 @@ from __future__ import annotations
 
 from ..agents import AgentSpec, OpRequest, ServiceDefinition, ServiceDefinitionError
 from ..controller.view import find_primitive
-from ..model.config import Configuration, Op, Primitive
+from ..model.config import Configuration
 from ..model.durations import parse_duration_ms
 from ..scheduler.meta import effective_meta
 
-__all__ = ["RequestError", "build_request", "op_definition"]
+__all__ = ["RequestError", "build_request"]
 
 
 class RequestError(ValueError):
     """The primitive cannot be turned into an agent request (bad agent or service definition)."""
-
-
-def op_definition(prim: Primitive, name: str, interval_ms: int) -> Op | None:
-    for op in prim.ops:
-        if op.name == name and (op.interval_ms == interval_ms or name != "monitor"):
-            return op
-    return None
 
 
 def build_request(config: Configuration, rsc_id: str, action: str, interval_ms: int = 0) -> OpRequest:
@@ -44,11 +37,9 @@ def build_request(config: Configuration, rsc_id: str, action: str, interval_ms: 
         except ServiceDefinitionError as e:
             raise RequestError(f"{rsc_id}: service: {e}") from None
     else:
-        params = dict(prim.params)
+        params = prim.params_for(action, interval_ms)
     meta = effective_meta(config, prim, group, clone)
-    op = op_definition(prim, action, interval_ms)
-    if op is not None and prim.service is None:
-        params.update(op.params)
+    op = prim.operation(action, interval_ms)
     timeout = op.timeout_ms if op is not None and op.timeout_ms else None
     if timeout is None and "timeout" in config.op_defaults:
         timeout = parse_duration_ms(config.op_defaults["timeout"], 0, lenient=True) or None

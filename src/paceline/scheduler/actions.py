@@ -187,11 +187,9 @@ def _definition_change(inst: Inst, node: str) -> str | None:
         return "agent"
     if inst.prim.agent.standard == "stonith" and start.secure_digest is not None:
         return None  # a fence device's recorded digests also cover what its agent adds
-    op_params: dict[str, str] = {}
-    for op in inst.prim.ops:
-        if op.name == "start" and op.interval_ms == 0:
-            op_params.update(op.params)
-    if start.op_digest == op_digest({**inst.prim.params, **op_params}):
+    start_op = inst.prim.operation("start")
+    op_params = dict(start_op.params) if start_op is not None else {}
+    if start.op_digest == op_digest(inst.prim.params_for("start")):
         return None
     if start.restart_digest is not None:
         # Only the resource's own parameters can be reloadable; the operation's always restart.
