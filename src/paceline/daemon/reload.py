@@ -1,7 +1,7 @@
 """Which changed resources can be reloaded in place instead of restarted (Pacemaker's rules).
 
-A running primitive whose agent and service definition are unchanged and whose changed parameters
-are all reloadable is reloaded:
+A running primitive whose agent, service definition and operations' own parameters are unchanged
+and whose changed parameters are all reloadable is reloaded:
 - OCF 1.1: the agent has a `reload-agent` action and every changed parameter is `reloadable="1"`;
 - legacy: the agent has a `reload` action and no changed parameter is `unique="1"`.
 Anything else (or agent meta-data that cannot be read) is restarted.
@@ -30,6 +30,11 @@ async def plan_reloads(
         pa, pb = a[0], b[0]
         if str(pa.agent) != str(pb.agent) or pa.service != pb.service or pa.service is not None:
             restart.add(rid)
+            continue
+        if {(o.name, o.interval_ms): o.params for o in pa.ops} != {
+            (o.name, o.interval_ms): o.params for o in pb.ops
+        }:
+            restart.add(rid)  # an operation's own parameters are never reloaded (as the scheduler)
             continue
         keys = {k for k in set(pa.params) | set(pb.params) if pa.params.get(k) != pb.params.get(k)}
         try:
