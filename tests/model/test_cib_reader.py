@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from paceline.model import Clone, Group, Role
-from paceline.model.cib import CibError, read_cib, read_cib_text
+from paceline.model.cib import CibError, CibReport, read_cib, read_cib_text
 
 CIB = """<cib have-quorum="1" validate-with="pacemaker-3.7">
   <configuration>
@@ -97,3 +97,28 @@ def test_parameters_chosen_per_node_are_named_not_guessed() -> None:
     prim = next(p for p in report.config.primitives() if p.id == "a")
     assert prim.params == {"fake": "1"}
     assert any("node-attribute rule (set ia2)" in u for u in report.unsupported)
+
+
+SUITE_XML = Path(__file__).resolve().parents[3] / "shared" / "pacemaker-scheduler" / "xml"
+
+
+@pytest.mark.parametrize("case", ["735", "restart-with-extra-op-params", "params-2"])
+def test_what_the_reader_keeps_survives_the_writer(case: str) -> None:
+    """History (agent, transition, recorded digests) and per-operation parameters round-trip.
+    (A record without a digest gets the one its definition gives, so crm_simulate sees no change.)"""
+    from paceline.model.cib_writer import write_cib
+
+    first = read_cib(SUITE_XML / f"{case}.xml")
+    again = read_cib_text(write_cib(first.config, first.state, 0).decode())
+
+    def history(report: CibReport) -> list[tuple[object, ...]]:
+        keys = ((h.resource, h.node, h.task, h.call_id, h.transition, h.agent) for h in report.state.history)
+        return sorted(keys)
+
+    def digests(report: CibReport) -> set[tuple[object, ...]]:
+        return {(h.resource, h.node, h.task, h.call_id, h.op_digest) for h in report.state.history}
+
+    assert history(again) == history(first)
+    assert {d for d in digests(first) if d[-1]} <= digests(again)
+    ops = {p.id: [(o.name, dict(o.params)) for o in p.ops] for p in first.config.primitives()}
+    assert {p.id: [(o.name, dict(o.params)) for o in p.ops] for p in again.config.primitives()} == ops

@@ -208,7 +208,8 @@ def write_cib(config: Configuration, state: ClusterState | None = None, now: flo
                         agent = _agent(AgentRef.parse(rec.agent))
                 by_rsc[rec.resource] = _S(lrm, "lrm_resource", id=rec.resource, **agent)
             expected = rec.expected_rc if rec.expected_rc is not None else 0
-            key = f"{rec.call_id}:1:{expected}:00000000-0000-0000-0000-000000000000"
+            transition = rec.transition if rec.transition is not None else 1
+            key = f"{rec.call_id}:{transition}:{expected}:00000000-0000-0000-0000-000000000000"
             op = _S(
                 by_rsc[rec.resource],
                 "lrm_rsc_op",
