@@ -143,7 +143,7 @@ def cases(draw: st.DrawFn) -> Case:
             history.append(OpRecord(p, node, "monitor", 10_000, rc=0, call_id=call, expected_rc=0))
     config = Configuration(
         name="prop",
-        options=ClusterOptions(stonith_enabled=fencing),
+        options=ClusterOptions(stonith_enabled=fencing, watchdog_fencing=True),
         nodes=tuple(Node(n) for n in node_names),
         resources=tuple(resources),
         locations=tuple(locations),

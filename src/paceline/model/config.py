@@ -219,10 +219,15 @@ class ClusterOptions:
     concurrent_fencing: bool = False
     stonith_action: str = "reboot"
     shutdown_lock: bool = False
-    watchdog_fencing: bool = True
-    """Nodes fence themselves when they lose their lease (Paceline always runs that watchdog), so a
-    cluster without a fence device can still recover safely. A CIB says so with a non-zero
+    watchdog_fencing: bool = False
+    """Nodes fence themselves when they lose their lease: true only where a watchdog really runs
+    (every node of a Paceline cluster on etcd runs one; the cluster daemon sets it), so a cluster
+    without a fence device can still recover safely. A CIB says so with a non-zero
     stonith-watchdog-timeout; without either, Pacemaker leaves every resource alone."""
+    lease_ttl_s: float = 2.0
+    """`lease-ttl`: each node's etcd lease (whole seconds)."""
+    heartbeat_interval_s: float = 0.1
+    """`heartbeat-interval`: how often nodes tell each other they live."""
     raw: Mapping[str, str] = field(default_factory=dict)
 
 

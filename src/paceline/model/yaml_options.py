@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .config import ClusterOptions
+from .durations import parse_duration_ms
 from .enums import HealthStrategy, NoQuorumPolicy
 from .scores import INFINITY
 from .yaml_scalars import (
@@ -29,8 +30,31 @@ from .yaml_scalars import (
 __all__ = ["CLUSTER_OPTIONS", "META_ATTRIBUTES", "cluster_options"]
 
 
+def _v_lease_ttl(text: str) -> str | None:
+    """etcd leases are whole seconds; 1 s needs an etcd election timeout of 500 ms or less."""
+    try:
+        ms = parse_duration_ms(text)
+    except ValueError as exc:
+        return str(exc)
+    if ms % 1000 or not 1000 <= ms <= 60_000:
+        return f"lease-ttl must be a whole number of seconds from 1s to 60s, got {text!r}"
+    return None
+
+
+def _v_heartbeat(text: str) -> str | None:
+    try:
+        ms = parse_duration_ms(text)
+    except ValueError as exc:
+        return str(exc)
+    if not 10 <= ms <= 10_000:
+        return f"heartbeat-interval must be from 10ms to 10s, got {text!r}"
+    return None
+
+
 CLUSTER_OPTIONS: Mapping[str, Validator] = {
     "stonith-enabled": _v_bool,
+    "lease-ttl": _v_lease_ttl,
+    "heartbeat-interval": _v_heartbeat,
     "symmetric-cluster": _v_bool,
     "no-quorum-policy": _v_enum(*(p.value for p in NoQuorumPolicy)),
     "start-failure-is-fatal": _v_bool,
@@ -139,6 +163,10 @@ def cluster_options(raw: Mapping[str, str]) -> ClusterOptions:
     defaults = ClusterOptions()
     return ClusterOptions(
         stonith_enabled=flag("stonith-enabled", defaults.stonith_enabled),
+        lease_ttl_s=parse_duration_ms(raw["lease-ttl"]) / 1000 if "lease-ttl" in raw else defaults.lease_ttl_s,
+        heartbeat_interval_s=parse_duration_ms(raw["heartbeat-interval"]) / 1000
+        if "heartbeat-interval" in raw
+        else defaults.heartbeat_interval_s,
         symmetric_cluster=flag("symmetric-cluster", defaults.symmetric_cluster),
         no_quorum_policy=NoQuorumPolicy(raw["no-quorum-policy"].lower())
         if "no-quorum-policy" in raw
