@@ -11,7 +11,19 @@ Keys (all under `PREFIX`)::
     constraints/<id>                {"resource", "node", "score"} (bans and moves from the CLI)
     meta/<rsc>                      {name: value} meta attribute overrides (target-role, ...)
     events/<seq:012d>               an Event (the event log)
-    members/<node>, dc              membership and the DC, under the node's lease (node.membership)
+    counters/call_id, counters/event_seq   the last call id and event sequence number given out
+                                    (compare-and-swap increments: unique across nodes and restarts)
+    members/<node>                  {"state": joining|online, "pid", "since", "boot"}: under the
+                                    node's lease; gone = the node's lease expired or was revoked
+    dc                              {"node", "since"}: under the DC's lease, created only if absent;
+                                    its create_revision is the DC's epoch, the fencing token
+    actions/<node>/<id>             an action the DC asks `node` to run {"kind", "resource",
+                                    "interval_ms", "reason", "token"}, written only while the DC
+                                    key has the DC's revision
+    done/<node>/<id>                {"ok", "token"}: the node ran it (written with the action's
+                                    deletion, after its result was recorded)
+    fenced/<node>                   {"time", "method", "by", "detail"}: the last fencing of `node`
+    attrs/<node>                    {name: value} the node's transient attributes
 
 Invariant: `decode_*(encode_*(x)) == x` for every record.
 """
@@ -27,12 +39,22 @@ from ..model.enums import OpStatus
 from ..model.state import FailRecord, OpRecord
 
 __all__ = [
+    "ACTIONS",
+    "CALL_ID_COUNTER",
+    "DC_KEY",
+    "DONE",
+    "EVENT_COUNTER",
+    "FENCED",
+    "MEMBERS",
     "PREFIX",
     "Event",
     "EventKind",
+    "action_key",
+    "attrs_key",
     "decode_event",
     "decode_fail",
     "decode_op",
+    "done_key",
     "encode_event",
     "encode_fail",
     "encode_op",
@@ -41,6 +63,25 @@ __all__ = [
 ]
 
 PREFIX = "/paceline/"
+MEMBERS = PREFIX + "members/"
+DC_KEY = PREFIX + "dc"
+ACTIONS = PREFIX + "actions/"
+DONE = PREFIX + "done/"
+FENCED = PREFIX + "fenced/"
+CALL_ID_COUNTER = PREFIX + "counters/call_id"
+EVENT_COUNTER = PREFIX + "counters/event_seq"
+
+
+def action_key(node: str, action_id: str) -> str:
+    return f"{ACTIONS}{node}/{action_id}"
+
+
+def done_key(node: str, action_id: str) -> str:
+    return f"{DONE}{node}/{action_id}"
+
+
+def attrs_key(node: str) -> str:
+    return f"{PREFIX}attrs/{node}"
 
 
 def op_key(node: str, rsc: str, slot: str) -> str:

@@ -1,8 +1,12 @@
 """`StateDB`: the daemon's durable records in a Store (see `records` for the key layout).
 
 Invariants:
-- Call ids increase strictly across everything recorded, also across daemon restarts (the next
-  id is one more than the largest recorded).
+- Call ids increase strictly across everything recorded by every node, also across restarts:
+  they come from a counter in the store (compare-and-swap), as do event sequence numbers.
+- Every record (operation result, its fail count and last failure, the monitors a stop cancels)
+  is one store transaction; a read-modify-write (fail count, counters) compares the key's
+  revision and retries, so two nodes never lose each other's updates.
+- `snapshot()` reads every part at one store revision.
 - A recurring monitor's record is rewritten only when its rc or status changes (as Pacemaker
   records a recurring result only on change), so an idle cluster writes nothing. A successful
   stop deletes the resource's recurring monitor records (they were cancelled).
@@ -16,14 +20,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..model.enums import OpStatus
 from ..model.scores import INFINITY
 from ..model.state import FailRecord, OpRecord
-from ..store import Clock, KeyValue, Store
+from ..store import Clock, Compare, Delete, KeyValue, Put, Store
 from .records import (
+    CALL_ID_COUNTER,
+    EVENT_COUNTER,
     PREFIX,
     Event,
     EventKind,
@@ -37,7 +43,7 @@ from .records import (
     op_key,
 )
 
-__all__ = ["ConfigVersion", "DynamicLocation", "Snapshot", "StateDB", "is_failure"]
+__all__ = ["ConfigVersion", "DynamicLocation", "Member", "Snapshot", "StateDB", "is_failure"]
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,18 @@ class DynamicLocation:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A node present in the cluster: its member key exists (its lease is alive)."""
+
+    name: str
+    state: str
+    """`joining` (probing what runs there) or `online`."""
+    lease: int | None = None
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """Everything the scheduler needs that is recorded (read part by part: with the embedded store
-    nothing can change in between, as no read awaits anything else)."""
+    """Everything the scheduler needs that is recorded, read at one store revision."""
 
     revision: int
     history: tuple[OpRecord, ...]
@@ -69,6 +84,12 @@ class Snapshot:
     node_flags: dict[str, dict[str, bool]]
     locations: tuple[DynamicLocation, ...]
     meta: dict[str, dict[str, str]]
+    members: dict[str, Member] = field(default_factory=dict)
+    dc: str | None = None
+    dc_revision: int = 0
+    """The DC key's create revision: the DC's epoch, the fencing token of what it dispatches."""
+    fenced: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def is_failure(task: str, interval_ms: int, rc: int, status: OpStatus, expected_rc: int) -> bool:
@@ -94,32 +115,56 @@ class StateDB:
         self.clock = clock
         self.event_limit = event_limit
         self.on_event = on_event
-        self._call_id = 0
-        self._seq = 0
 
     async def load(self) -> None:
-        """Read the counters (call id, event sequence) from what is recorded."""
+        """Make sure the counters (call id, event sequence) in the store are at least what is
+        recorded (a store written before the counters existed)."""
         ops, _ = await self.store.range(PREFIX + "ops/")
-        self._call_id = max((decode_op(kv.value).call_id for kv in ops), default=0)
+        await self._raise_counter(CALL_ID_COUNTER, max((decode_op(kv.value).call_id for kv in ops), default=0))
         events, _ = await self.store.range(PREFIX + "events/")
-        self._seq = int(events[-1].key.rsplit("/", 1)[1]) if events else 0
+        await self._raise_counter(EVENT_COUNTER, int(events[-1].key.rsplit("/", 1)[1]) if events else 0)
 
-    def next_call_id(self) -> int:
-        self._call_id += 1
-        return self._call_id
+    async def _raise_counter(self, key: str, at_least: int) -> None:
+        while True:
+            kv = await self.store.get(key)
+            cur = int(kv.value) if kv else 0
+            if cur >= at_least:
+                return
+            res = await self.store.txn([Compare(key, kv.mod_revision if kv else 0)], [Put(key, str(at_least))])
+            if res.succeeded:
+                return
+
+    async def _next(self, key: str) -> int:
+        """The next value of a counter in the store (compare-and-swap; retried on a race)."""
+        while True:
+            kv = await self.store.get(key)
+            value = (int(kv.value) if kv else 0) + 1
+            res = await self.store.txn([Compare(key, kv.mod_revision if kv else 0)], [Put(key, str(value))])
+            if res.succeeded:
+                return value
+
+    async def next_call_id(self) -> int:
+        return await self._next(CALL_ID_COUNTER)
 
     # -- snapshot --------------------------------------------------------------------------------
     async def snapshot(self) -> Snapshot:
+        """Every part read at one store revision (the first range's)."""
         kvs: list[KeyValue] = []
-        rev = 0
-        for part in ("constraints/", "fail/", "meta/", "nodes/", "ops/"):
-            got, rev = await self.store.range(PREFIX + part)
+        rev: int | None = None
+        for part in ("attrs/", "constraints/", "dc", "fail/", "fenced/", "members/", "meta/", "nodes/", "ops/"):
+            got, at = await self.store.range(PREFIX + part, rev)
+            rev = at if rev is None else rev
             kvs.extend(got)
         history: list[OpRecord] = []
         failures: list[FailRecord] = []
         flags: dict[str, dict[str, bool]] = {}
         locs: list[DynamicLocation] = []
         meta: dict[str, dict[str, str]] = {}
+        members: dict[str, Member] = {}
+        fenced: dict[str, dict[str, Any]] = {}
+        attrs: dict[str, dict[str, str]] = {}
+        dc: str | None = None
+        dc_rev = 0
         for kv in kvs:
             rest = kv.key[len(PREFIX) :]
             kind, _, name = rest.partition("/")
@@ -134,8 +179,19 @@ class StateDB:
                 locs.append(DynamicLocation(name, d["resource"], d["node"], int(d["score"])))
             elif kind == "meta":
                 meta[name] = {str(k): str(v) for k, v in json.loads(kv.value).items()}
+            elif kind == "members":
+                members[name] = Member(name, str(json.loads(kv.value).get("state", "online")), kv.lease)
+            elif kind == "fenced":
+                fenced[name] = dict(json.loads(kv.value))
+            elif kind == "attrs":
+                attrs[name] = {str(k): str(v) for k, v in json.loads(kv.value).items()}
+            elif kind == "dc" and not name:
+                dc = str(json.loads(kv.value).get("node"))
+                dc_rev = kv.create_revision
         history.sort(key=lambda r: r.call_id)
-        return Snapshot(rev, tuple(history), tuple(failures), flags, tuple(locs), meta)
+        return Snapshot(
+            rev or 0, tuple(history), tuple(failures), flags, tuple(locs), meta, members, dc, dc_rev, fenced, attrs
+        )
 
     # -- operations ------------------------------------------------------------------------------
     async def record(
@@ -170,28 +226,30 @@ class StateDB:
             interval_ms,
             rc,
             status,
-            call_id=self.next_call_id(),
+            call_id=await self.next_call_id(),
             last_rc_change=now,
             exit_reason=exit_reason,
             expected_rc=expected_rc,
             agent=agent,
         )
-        await self.store.put(key, encode_op(rec))
-        if task == "stop" and not failed:
-            # stopping cancels the recurring monitors: their results no longer describe anything
-            kvs, _ = await self.store.range(op_key(node, rsc, "monitor_"))
-            for kv in kvs:
-                await self.store.delete(kv.key)
-        if failed:
-            await self.store.put(op_key(node, rsc, "last_failure"), encode_op(rec))
-            operation = f"{task}_{interval_ms}"
-            fkey = fail_key(node, rsc, operation)
-            old = await self.store.get(fkey)
-            count = decode_fail(old.value).count if old else 0
-            add = INFINITY if task == "start" and start_failure_is_fatal else 1
-            fail = FailRecord(rsc, node, min(INFINITY, count + add), now, operation)
-            await self.store.put(fkey, encode_fail(fail))
-        return rec, failed
+        operation = f"{task}_{interval_ms}"
+        fkey = fail_key(node, rsc, operation)
+        while True:  # one transaction; the fail count is read-modify-write, so compare and retry
+            ops: list[Put | Delete] = [Put(key, encode_op(rec))]
+            compares: list[Compare] = []
+            if task == "stop" and not failed:
+                # stopping cancels the recurring monitors: their results no longer describe anything
+                ops.append(Delete(op_key(node, rsc, "monitor_"), prefix=True))
+            if failed:
+                ops.append(Put(op_key(node, rsc, "last_failure"), encode_op(rec)))
+                old_fail = await self.store.get(fkey)
+                count = decode_fail(old_fail.value).count if old_fail else 0
+                add = INFINITY if task == "start" and start_failure_is_fatal else 1
+                fail = FailRecord(rsc, node, min(INFINITY, count + add), now, operation)
+                ops.append(Put(fkey, encode_fail(fail)))
+                compares.append(Compare(fkey, old_fail.mod_revision if old_fail else 0))
+            if (await self.store.txn(compares, ops)).succeeded:
+                return rec, failed
 
     async def failcount(self, rsc: str, node: str) -> int:
         kvs, _ = await self.store.range(f"{PREFIX}fail/{node}/{rsc}/")
@@ -290,8 +348,8 @@ class StateDB:
 
     # -- the event log -----------------------------------------------------------------------------
     async def log_event(self, kind: EventKind, node: str, message: str, **fields: Any) -> Event:
-        self._seq += 1
-        ev = Event(self._seq, self.clock.time(), kind, node, message, **fields)
+        seq = await self._next(EVENT_COUNTER)
+        ev = Event(seq, self.clock.time(), kind, node, message, **fields)
         await self.store.put(f"{PREFIX}events/{ev.seq:012d}", encode_event(ev))
         if ev.seq > self.event_limit and ev.seq % 100 == 0:
             kvs, _ = await self.store.range(f"{PREFIX}events/")

@@ -112,8 +112,10 @@ class Store(Protocol):
 
     async def get(self, key: str) -> KeyValue | None: ...
 
-    async def range(self, prefix: str) -> tuple[list[KeyValue], int]:
-        """Every key under `prefix`, sorted by key, and the revision they were read at."""
+    async def range(self, prefix: str, revision: int | None = None) -> tuple[list[KeyValue], int]:
+        """Every key under `prefix`, sorted by key, and the revision they were read at: the
+        latest, or `revision` (several ranges at one revision are one consistent snapshot; a
+        revision the store no longer has raises StoreError)."""
         ...
 
     async def put(self, key: str, value: str, lease: int | None = None) -> int: ...
