@@ -337,13 +337,17 @@ class ServiceSupervisor:
         if inst.definition.probe is not None:
             inst.tasks.append(loop.create_task(self._probe_loop(inst)))
 
-    def _service_env(self, d: ServiceDefinition, rid: str) -> dict[str, str]:
+    def _service_env(self, d: ServiceDefinition, rid: str, token: str = "") -> dict[str, str]:
+        """The service's environment; `PACELINE_TOKEN` is the fencing token of the DC that
+        started it (a service that writes to shared storage can refuse older tokens)."""
         env = {
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
             "LANG": "C.UTF-8",
             "PACELINE_RESOURCE_ID": rid,
             "PACELINE_NODE_NAME": self.ctx.node_name,
         }
+        if token:
+            env["PACELINE_TOKEN"] = token
         if d.user:
             with contextlib.suppress(KeyError):
                 pw = pwd.getpwnam(d.user)
@@ -468,7 +472,7 @@ class ServiceSupervisor:
             return OpResult(OcfRc.ERR_CONFIGURED, OpStatus.ERROR_FATAL, _ms(t0), str(e))
         if req.action == "validate-all":
             return OpResult(OcfRc.OK, OpStatus.DONE, _ms(t0))
-        return await self._start(rid, d, timeout_s, t0)
+        return await self._start(rid, d, timeout_s, t0, req.meta.get("paceline_token", ""))
 
     def _monitor(self, rid: str, t0: float) -> OpResult:
         inst = self._instances.get(rid)
@@ -496,7 +500,7 @@ class ServiceSupervisor:
             )
         return OpResult(OcfRc.OK, OpStatus.DONE, _ms(t0))
 
-    def _spawn(self, rid: str, d: ServiceDefinition) -> _Instance:
+    def _spawn(self, rid: str, d: ServiceDefinition, token: str = "") -> _Instance:
         self.rotate_log(rid, d, copytruncate=False)
         logfd = os.open(self.log_path(rid), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
         try:
@@ -513,7 +517,7 @@ class ServiceSupervisor:
                 stdin=subprocess.DEVNULL,
                 stdout=logfd,
                 stderr=logfd,
-                env=self._service_env(d, rid),
+                env=self._service_env(d, rid, token),
                 cwd=d.cwd or "/",
                 start_new_session=True,
                 close_fds=True,
@@ -531,11 +535,13 @@ class ServiceSupervisor:
             self._on_exit(inst)
         return inst
 
-    async def _start(self, rid: str, d: ServiceDefinition, timeout_s: float, t0: float) -> OpResult:
+    async def _start(
+        self, rid: str, d: ServiceDefinition, timeout_s: float, t0: float, token: str = ""
+    ) -> OpResult:
         if self.running(rid) or self._try_adopt(rid):
             return OpResult(OcfRc.OK, OpStatus.DONE, _ms(t0), "already running")
         try:
-            inst = self._spawn(rid, d)
+            inst = self._spawn(rid, d, token)
         except KeyError:
             return OpResult(OcfRc.ERR_CONFIGURED, OpStatus.ERROR_FATAL, _ms(t0), f"no such user {d.user!r}")
         except FileNotFoundError as e:
@@ -605,6 +611,19 @@ class ServiceSupervisor:
             self._on_exit(inst)
         await self._wait_session_gone(inst.pid, hard_s)
         return killed
+
+    async def kill_all(self) -> list[str]:
+        """Self-fencing: SIGKILL every service's whole session at once (no grace), forget them;
+        the ids killed."""
+        insts = list(self._instances.values())
+        for inst in insts:
+            inst.stopping = True
+            self.ctx.reaper.kill_session(inst.pid)
+        await asyncio.gather(*(self._terminate(inst, 0.0, 1.0) for inst in insts))
+        for inst in insts:
+            self._remove_state(inst.resource_id)
+            self._instances.pop(inst.resource_id, None)
+        return sorted(inst.resource_id for inst in insts)
 
     async def _wait_session_gone(self, sid: int, limit_s: float) -> None:
         """A stop is done only when nothing of the service's session is left: killed workers may

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from ..daemon.app import Daemon, DaemonError, default_state_dir, socket_path
+from ..daemon.app import DaemonError, default_state_dir, make_daemon, socket_path
 from ..daemon.logs import setup_logging
 
 __all__ = ["EXIT_NO_DAEMON", "DaemonClient", "NoDaemon", "register"]
@@ -118,7 +118,7 @@ def run(
     import logging
 
     setup_logging(log_json, logging.DEBUG if verbose else logging.INFO)
-    daemon = Daemon(state_dir or default_state_dir(), config, node, restart_backoff=restart_backoff)
+    daemon = make_daemon(state_dir or default_state_dir(), config, node, restart_backoff=restart_backoff)
     try:
         rc = asyncio.run(daemon.run())
     except DaemonError as e:

@@ -79,6 +79,7 @@ class Controller:
         config: Configuration,
         recheck_s: float = 60.0,
         on_transition: Callable[[Transition], None] | None = None,
+        on_state: Callable[[ClusterState], None] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -87,6 +88,7 @@ class Controller:
         self.config = config
         self.recheck_s = recheck_s
         self.on_transition = on_transition
+        self.on_state = on_state
         self.max_repeats = 20
         self.repeat_backoff_s = 1.0
         self.last_transition = Transition()
@@ -135,7 +137,7 @@ class Controller:
         try:
             async for ev in watch:
                 rest = ev.kv.key[len(PREFIX) :]
-                if rest.startswith(("nodes/", "constraints/", "meta/")) or (
+                if rest.startswith(("nodes/", "constraints/", "meta/", "members/", "attrs/", "fenced/")) or (
                     rest.startswith("fail/") and ev.type is EventType.PUT
                 ):
                     self.wake()
@@ -194,6 +196,8 @@ class Controller:
             nodes = tuple(replace(n, shutdown=True) if n.name == self.node else n for n in state.nodes)
             state = replace(state, nodes=nodes)
         self.effective, self.last_state = eff, state
+        if self.on_state is not None:
+            self.on_state(state)
         return eff, snap, schedule(eff, state, self.clock.time())
 
     async def _pass(self) -> bool:

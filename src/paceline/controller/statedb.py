@@ -120,7 +120,9 @@ class StateDB:
         """Make sure the counters (call id, event sequence) in the store are at least what is
         recorded (a store written before the counters existed)."""
         ops, _ = await self.store.range(PREFIX + "ops/")
-        await self._raise_counter(CALL_ID_COUNTER, max((decode_op(kv.value).call_id for kv in ops), default=0))
+        await self._raise_counter(
+            CALL_ID_COUNTER, max((decode_op(kv.value).call_id for kv in ops), default=0)
+        )
         events, _ = await self.store.range(PREFIX + "events/")
         await self._raise_counter(EVENT_COUNTER, int(events[-1].key.rsplit("/", 1)[1]) if events else 0)
 
@@ -130,7 +132,9 @@ class StateDB:
             cur = int(kv.value) if kv else 0
             if cur >= at_least:
                 return
-            res = await self.store.txn([Compare(key, kv.mod_revision if kv else 0)], [Put(key, str(at_least))])
+            res = await self.store.txn(
+                [Compare(key, kv.mod_revision if kv else 0)], [Put(key, str(at_least))]
+            )
             if res.succeeded:
                 return
 
@@ -151,7 +155,17 @@ class StateDB:
         """Every part read at one store revision (the first range's)."""
         kvs: list[KeyValue] = []
         rev: int | None = None
-        for part in ("attrs/", "constraints/", "dc", "fail/", "fenced/", "members/", "meta/", "nodes/", "ops/"):
+        for part in (
+            "attrs/",
+            "constraints/",
+            "dc",
+            "fail/",
+            "fenced/",
+            "members/",
+            "meta/",
+            "nodes/",
+            "ops/",
+        ):
             got, at = await self.store.range(PREFIX + part, rev)
             rev = at if rev is None else rev
             kvs.extend(got)
@@ -190,7 +204,17 @@ class StateDB:
                 dc_rev = kv.create_revision
         history.sort(key=lambda r: r.call_id)
         return Snapshot(
-            rev or 0, tuple(history), tuple(failures), flags, tuple(locs), meta, members, dc, dc_rev, fenced, attrs
+            rev or 0,
+            tuple(history),
+            tuple(failures),
+            flags,
+            tuple(locs),
+            meta,
+            members,
+            dc,
+            dc_rev,
+            fenced,
+            attrs,
         )
 
     # -- operations ------------------------------------------------------------------------------

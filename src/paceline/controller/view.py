@@ -86,18 +86,42 @@ def cluster_state(
     node_name: str,
     attributes: Mapping[str, str],
 ) -> ClusterState:
-    """`config` is the effective configuration (it names every node)."""
+    """`config` is the effective configuration (it names every node). With members recorded (a
+    cluster), a node is online when its member key says so (joining: online but pending, as it is
+    still probing), and a node without a member key whose history says something runs there is
+    unclean (its lease expired with resources on it: it must be fenced before they move). With no
+    member recorded (the embedded store's fast tier), this node is the one online node."""
     nodes = []
     for n in config.nodes:
         flags = snap.node_flags.get(n.name, {})
-        local = n.name == node_name
+        member = snap.members.get(n.name)
+        if snap.members:
+            online = member is not None
+            pending = member is not None and member.state == "joining"
+            shutdown = member is not None and member.state == "shutdown"
+        else:
+            online, pending, shutdown = n.name == node_name, False, False
+        unclean = (not online and _active(snap, n.name)) or flags.get("fence_requested", False)
+        attrs = dict(snap.attributes.get(n.name, {}))
+        if n.name == node_name:
+            attrs.update(attributes)
         nodes.append(
             NodeStatus(
                 n.name,
-                online=local,
+                online=online,
+                unclean=unclean,
+                unclean_reason=(
+                    "fencing requested"
+                    if flags.get("fence_requested")
+                    else "its lease expired while resources ran there"
+                    if unclean
+                    else ""
+                ),
+                pending=pending,
+                shutdown=shutdown,
                 standby=flags.get("standby", False),
                 maintenance=flags.get("maintenance", False),
-                attributes=dict(attributes) if local else {},
+                attributes=attrs,
             )
         )
     return ClusterState(
@@ -105,5 +129,12 @@ def cluster_state(
         history=snap.history,
         failures=snap.failures,
         have_quorum=True,
-        dc=node_name,
+        dc=snap.dc or node_name,
     )
+
+
+def _active(snap: Snapshot, node: str) -> bool:
+    """Whether the recorded history says anything runs (or may run: failed, blocked) on `node`."""
+    from ..node.roles import LocalRole, roles_on
+
+    return any(v.role is not LocalRole.STOPPED for v in roles_on(snap.history, node).values())

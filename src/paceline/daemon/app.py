@@ -42,7 +42,7 @@ from .housekeeping import forget_previous_boot, stop_orphans
 from .http import UnixHttpServer
 from .reload import plan_reloads
 
-__all__ = ["DEFAULT_STATE_DIR", "Daemon", "DaemonError", "default_state_dir", "socket_path"]
+__all__ = ["DEFAULT_STATE_DIR", "Daemon", "DaemonError", "default_state_dir", "make_daemon", "socket_path"]
 
 log = logging.getLogger("paceline.daemon")
 
@@ -73,6 +73,23 @@ def _node_name(config: Configuration, given: str | None) -> str:
     raise DaemonError(
         f"this machine ({host}) is not one of the configured nodes ({', '.join(names)}); use --node"
     )
+
+
+def make_daemon(
+    state_dir: Path, config_path: Path | None, node_name: str | None, restart_backoff: bool = True
+) -> Daemon:
+    """The daemon for this configuration: a cluster node when it names an etcd store, else the
+    single machine on the embedded store (an unreadable or invalid file is the daemon's to report)."""
+    if config_path is not None:
+        try:
+            store = check_text(config_path.read_text(encoding="utf-8"), str(config_path)).config.store
+        except (OSError, InvalidConfig):
+            store = None
+        if store and store.startswith("etcd://"):
+            from .cluster import ClusterDaemon
+
+            return ClusterDaemon(state_dir, config_path, node_name, restart_backoff=restart_backoff)
+    return Daemon(state_dir, config_path, node_name, restart_backoff=restart_backoff)
 
 
 class Daemon:
@@ -169,8 +186,15 @@ class Daemon:
         if loaded.config.store not in (None, "", "embedded", "memory"):
             await store.close()
             raise DaemonError(
-                f"cluster.store {loaded.config.store} is not supported yet: leave it out to run this "
-                "machine on the embedded store"
+                f"cluster.store {loaded.config.store} is not a store this daemon knows: use "
+                "etcd://HOST:PORT,... for a cluster, or leave it out to run this machine alone"
+            )
+        if len(loaded.config.nodes) > 1:
+            await store.close()
+            others = ", ".join(n.name for n in loaded.config.nodes)
+            raise DaemonError(
+                f"the configuration names several nodes ({others}): the embedded store serves one "
+                "machine; other nodes need cluster.store: etcd://HOST:PORT,..."
             )
         self.loaded = loaded
         self.alerts.alerts = loaded.alerts

@@ -163,7 +163,9 @@ def cluster_options(raw: Mapping[str, str]) -> ClusterOptions:
     defaults = ClusterOptions()
     return ClusterOptions(
         stonith_enabled=flag("stonith-enabled", defaults.stonith_enabled),
-        lease_ttl_s=parse_duration_ms(raw["lease-ttl"]) / 1000 if "lease-ttl" in raw else defaults.lease_ttl_s,
+        lease_ttl_s=parse_duration_ms(raw["lease-ttl"]) / 1000
+        if "lease-ttl" in raw
+        else defaults.lease_ttl_s,
         heartbeat_interval_s=parse_duration_ms(raw["heartbeat-interval"]) / 1000
         if "heartbeat-interval" in raw
         else defaults.heartbeat_interval_s,

@@ -25,8 +25,9 @@ import logging
 import signal as _signal
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
-from ..agents import AgentRunner, OcfRc, OpResult, ServiceEvent, ServiceExited
+from ..agents import AgentRunner, OcfRc, OpRequest, OpResult, ServiceEvent, ServiceExited
 from ..agents import OpStatus as AgentStatus
 from ..controller.records import EventKind
 from ..controller.statedb import StateDB
@@ -100,9 +101,22 @@ class NodeAgent:
         self._history: tuple[OpRecord, ...] = ()
         self._recent_failures: dict[str, deque[float]] = {}
         self._fence_reported: set[str] = set()
+        self.token = 0
+        """The fencing token of the DC whose actions this node runs (0: the embedded store)."""
+        self.may_act: Callable[[], bool] = lambda: True
+        """False while this node must run nothing (its lease is not valid): failures it sees then
+        are its own self-fencing, not news."""
         self.flap_window_s = 30.0
         self.flap_free = 3
         self.flap_max_delay_s = 5.0
+
+    def _request(self, rsc: str, action: str, interval_ms: int = 0) -> OpRequest:
+        """The agent request, with the DC's fencing token as meta `paceline_token` (OCF agents get
+        OCF_RESKEY_CRM_meta_paceline_token, built-in services PACELINE_TOKEN)."""
+        req = build_request(self.config, rsc, action, interval_ms)
+        if not self.token:
+            return req
+        return replace(req, meta={**req.meta, "paceline_token": str(self.token)})
 
     def attributes(self) -> Mapping[str, str]:
         """This node's transient attributes (health agents and shims write them)."""
@@ -190,7 +204,7 @@ class NodeAgent:
         self.busy.add(rsc)
         try:
             try:
-                req = build_request(self.config, rsc, task)
+                req = self._request(rsc, task)
             except RequestError as e:
                 res = OpResult(OcfRc.ERR_CONFIGURED, AgentStatus.ERROR_FATAL, 0.0, str(e))
             else:
@@ -262,7 +276,7 @@ class NodeAgent:
         self.busy.add(rsc)
         try:
             try:
-                res = await self.runner.run(build_request(self.config, rsc, action))
+                res = await self.runner.run(self._request(rsc, action))
             except RequestError as e:
                 res = OpResult(OcfRc.ERR_CONFIGURED, AgentStatus.ERROR_FATAL, 0.0, str(e))
         finally:
@@ -302,7 +316,7 @@ class NodeAgent:
 
         async def one(rid: str) -> None:
             try:
-                req = build_request(self.config, rid, "monitor", 0)
+                req = self._request(rid, "monitor", 0)
             except RequestError as e:
                 res = OpResult(OcfRc.ERR_CONFIGURED, AgentStatus.ERROR_FATAL, 0.0, str(e))
             else:
@@ -354,21 +368,21 @@ class NodeAgent:
                 continue
             for interval, expected in monitor_ops_for_role(self.config, prim, role):
                 try:
-                    req = build_request(self.config, rid, "monitor", interval)
+                    req = self._request(rid, "monitor", interval)
                 except RequestError:
                     continue
                 wanted.append(MonitorSpec(rid, interval, expected, req))
         self.monitors.sync(wanted)
 
     async def _on_monitor(self, spec: MonitorSpec, res: OpResult) -> bool:
-        if spec.resource in self.busy:
+        if spec.resource in self.busy or not self.may_act():
             return True
         return await self._record(spec.resource, "monitor", spec.interval_ms, res, spec.expected_rc)
 
     # -- service events ----------------------------------------------------------------------------
     async def on_service_event(self, ev: ServiceEvent) -> None:
         rsc = ev.resource_id
-        if isinstance(ev, ServiceExited) and ev.expected:
+        if (isinstance(ev, ServiceExited) and ev.expected) or not self.may_act():
             return
         if rsc in self.busy:
             return

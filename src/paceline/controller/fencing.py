@@ -1,0 +1,141 @@
+"""`Fencer`: how the DC makes sure a node runs nothing before its resources are recovered.
+
+Two ways, chosen per victim:
+- A fence device (a `stonith:` primitive whose `pcmk_host_list` names the victim, or that has no
+  host list) is run by the DC (never by the victim) with `stonith-action` and `plug=<victim>`.
+  Devices are tried in configuration order (their `priority` meta first); the first that
+  succeeds fences. When devices exist for the victim and all fail, the victim is NOT counted as
+  fenced: its resources stay where they are (stopped, as far as anyone else is concerned), a
+  `node` event says why, and the controller retries.
+- No device for the victim: the lease watchdog (`model.leases.LeaseTiming`). A victim whose lease
+  is gone is fenced once `safe_after(lost_at)` has passed, `lost_at` being when this DC first
+  saw it gone (a new DC counts from its own election: later, hence safe). A victim that still
+  holds a lease (a failed stop on a live node) has its lease revoked: it self-fences at once, and
+  at the latest its watchdog fires `ttl` after the revocation; it is fenced then.
+A successful fencing writes `fenced/<victim>` and deletes the victim's operation history in one
+transaction conditioned on this DC's token (a deposed DC fences nothing): what ran there is known
+to be stopped, and the victim probes everything again when it rejoins.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+
+from ..agents import AgentRunner, AgentSpec, OpRequest
+from ..model.config import Configuration, Primitive
+from ..model.leases import LeaseTiming
+from ..store import Clock, Compare, Delete, Put, Store
+from .records import DC_KEY, FENCED, PREFIX, EventKind
+from .statedb import StateDB
+
+__all__ = ["Fencer", "devices_for"]
+
+log = logging.getLogger("paceline.controller")
+
+
+def devices_for(config: Configuration, victim: str) -> list[Primitive]:
+    """The fence devices that can fence `victim`, in the order they are tried."""
+    out = []
+    for prim in config.primitives():
+        if prim.agent.standard != "stonith":
+            continue
+        hosts = prim.params.get("pcmk_host_list", "").replace(",", " ").split()
+        if hosts and victim not in hosts:
+            continue
+        out.append(prim)
+    return sorted(out, key=lambda p: -int(p.meta.get("priority", "0") or 0))
+
+
+class Fencer:
+    def __init__(
+        self,
+        db: StateDB,
+        clock: Clock,
+        runner: AgentRunner,
+        me: str,
+        token: int,
+        timing: LeaseTiming,
+        config: Callable[[], Configuration],
+    ) -> None:
+        self.db = db
+        self.store: Store = db.store
+        self.clock = clock
+        self.runner = runner
+        self.me = me
+        self.token = token
+        self.timing = timing
+        self.config = config
+        self.lost_at: dict[str, float] = {}
+        self._reported: dict[str, str] = {}
+
+    def seen_lost(self, node: str) -> None:
+        """The DC saw `node` without a lease (the first sighting counts)."""
+        self.lost_at.setdefault(node, self.clock.monotonic())
+
+    def seen_back(self, node: str) -> None:
+        self.lost_at.pop(node, None)
+
+    async def fence(self, node: str, reason: str) -> bool:
+        config = self.config()
+        devices = devices_for(config, node) if config.options.stonith_enabled else []
+        if node == self.me:
+            await self._report(node, "the DC cannot fence itself: waiting for another DC")
+            return False
+        if devices:
+            errors = []
+            for dev in devices:
+                params = {k: v for k, v in dev.params.items() if not k.startswith("pcmk_")}
+                params.setdefault("plug", node)
+                action = config.options.stonith_action.replace("poweroff", "off")
+                op = dev.operation(action)
+                timeout = op.timeout_ms if op is not None and op.timeout_ms else 60_000
+                req = OpRequest(dev.id, AgentSpec.parse(str(dev.agent)), action, params, {}, 0, timeout)
+                res = await self.runner.run(req)
+                if res.ok:
+                    return await self._fenced(node, f"device {dev.id} ({action})", reason)
+                errors.append(f"{dev.id}: {res.describe()}")
+            await self._report(
+                node,
+                f"fencing {node} failed ({'; '.join(errors)}): its resources stay stopped; retrying",
+            )
+            return False
+        members = (await self.db.snapshot()).members
+        if node in members:
+            lease = members[node].lease
+            if lease is not None:
+                await self.store.revoke_lease(lease)
+                self.lost_at[node] = self.clock.monotonic() + self.timing.ttl
+                log.warning("revoked the lease of %s so that it fences itself (%s)", node, reason)
+        self.seen_lost(node)
+        wait = self.timing.safe_after(self.lost_at[node]) - self.clock.monotonic()
+        if wait > 0:
+            await self.clock.sleep(wait)
+        return await self._fenced(node, "watchdog (its lease expired)", reason)
+
+    async def _fenced(self, node: str, method: str, reason: str) -> bool:
+        body = {"time": self.clock.time(), "method": method, "by": self.me, "detail": reason}
+        flags_kv = await self.store.get(f"{PREFIX}nodes/{node}")
+        flags = json.loads(flags_kv.value) if flags_kv else {}
+        ops: list[Put | Delete] = [
+            Put(FENCED + node, json.dumps(body, sort_keys=True)),
+            Delete(f"{PREFIX}ops/{node}/", prefix=True),
+        ]
+        if flags.pop("fence_requested", None) is not None:
+            ops.append(Put(f"{PREFIX}nodes/{node}", json.dumps(flags, sort_keys=True)))
+        res = await self.store.txn([Compare(DC_KEY, self.token)], ops)
+        if not res.succeeded:
+            return False
+        self.lost_at.pop(node, None)
+        self._reported.pop(node, None)
+        await self.db.log_event(
+            EventKind.NODE, self.me, f"node {node} fenced by {method} ({reason})", desc="fenced"
+        )
+        return True
+
+    async def _report(self, node: str, message: str) -> None:
+        if self._reported.get(node) == message:
+            return  # once, not on every retry
+        self._reported[node] = message
+        await self.db.log_event(EventKind.NODE, self.me, message, desc="fence failed")

@@ -1,0 +1,391 @@
+"""`ClusterDaemon`: `paceline run` on one node of a cluster that shares an etcd store.
+
+Start-up: take the state directory's lock, connect to etcd (`cluster.store`, keys under
+`/clusters/<name>`), store the configuration file as the cluster's current version if it differs,
+start the watchdog process, join as `joining` under a fresh lease, probe every resource here
+(recording what disagrees with the history), then go `online`. Every node then:
+- keeps its lease alive (`node.membership`); at its deadline it fences itself (`_self_fence`:
+  every service SIGKILLed, other resources stopped with a short timeout) and joins again;
+- runs what the DC dispatches to it (`node.worker.ActionWorker`), its own recurring monitors,
+  and publishes its transient attributes to `attrs/<node>`;
+- campaigns for the DC key whenever nobody holds it. The DC re-reads what runs (a `reprobe` on
+  every online node) before its first plan, then runs the controller with a `ClusterExecutor`
+  and a `Fencer` until it is deposed or loses its lease.
+Shutdown (SIGTERM/SIGINT): the node says `shutdown`; the DC moves or stops what runs here; when
+nothing runs here (or after `shutdown_timeout_s`, then by self-fencing) it leaves the cluster.
+
+In a cluster `stonith-enabled` is always on and `watchdog_fencing` is true (this daemon runs a
+watchdog): a lost node's resources move only once it is certainly fenced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ..agents import LocalAgentRunner, become_subreaper
+from ..controller.dispatch import ClusterExecutor
+from ..controller.fencing import Fencer
+from ..controller.loop import Controller
+from ..controller.records import DC_KEY, EventKind, attrs_key
+from ..controller.statedb import StateDB
+from ..controller.view import effective_config
+from ..model.config import Configuration
+from ..model.leases import LeaseTiming
+from ..model.state import ClusterState
+from ..node.agent import NodeAgent
+from ..node.membership import Membership
+from ..node.roles import LocalRole, roles_on
+from ..node.watchdog import WatchdogClient
+from ..node.worker import ActionWorker
+from ..store import EventType, Store, StoreError
+from .app import Daemon, DaemonError, socket_path
+from .configsrc import InvalidConfig, LoadedConfig, check_text
+from .http import UnixHttpServer
+
+__all__ = ["ClusterDaemon", "cluster_config"]
+
+log = logging.getLogger("paceline.daemon")
+
+
+def cluster_config(config: Configuration) -> Configuration:
+    """The configuration as a cluster runs it: fencing on, the lease watchdog counted as fencing."""
+    opts = replace(config.options, stonith_enabled=True, watchdog_fencing=True)
+    return replace(config, options=opts)
+
+
+class ClusterDaemon(Daemon):
+    shutdown_timeout_s = 120.0
+
+    async def open_store(self, url: str, name: str) -> Store:
+        from ..store.etcd import EtcdStore
+
+        try:
+            return await EtcdStore.open(url, namespace=f"/clusters/{name}")
+        except StoreError as e:
+            raise DaemonError(f"cannot reach the cluster store {url}: {e}") from None
+
+    async def run(self) -> int:
+        self._take_lock()
+        loaded = self._read_file()
+        config = loaded.config
+        assert config.store is not None
+        self.node = node = self._cluster_node(config)
+        store = self._store or await self.open_store(config.store, config.name)
+        self.store = store
+        db = StateDB(store, self.clock, on_event=self._on_event)
+        self.db = db
+        await db.load()
+        current = await db.current_config()
+        if current is None or current.text != loaded.text:
+            await db.save_config(loaded.text, loaded_source(self.config_path))
+        self.loaded = loaded
+        self.alerts.alerts = loaded.alerts
+        for w in loaded.warnings:
+            log.warning(w, extra={"fields": {"kind": "config"}})
+        if not config.options.stonith_enabled:
+            log.warning(
+                "stonith-enabled: false is ignored in a cluster: a lost node is always fenced (by a "
+                "fence device, or by its lease watchdog) before its resources move",
+                extra={"fields": {"kind": "config"}},
+            )
+        self.config = cluster_config(config)
+        self.timing = LeaseTiming(ttl=config.options.lease_ttl_s)
+        become_subreaper()
+        runner = self._runner or LocalAgentRunner(self.state_dir / "agents", node)
+        self.runner = runner
+        services_dir = (
+            runner.services.state_dir if isinstance(runner, LocalAgentRunner) else self.state_dir / "services"
+        )
+        self.watchdog = WatchdogClient(services_dir)
+        self.controller: Controller | None = None  # type: ignore[assignment]
+        agent = NodeAgent(runner, db, node, self.clock, self._wake_dc, self._attributes)
+        if not self.restart_backoff:
+            agent.flap_max_delay_s = 0.0
+        self.agent = agent
+        membership = Membership(store, self.clock, node, timing=self.timing, watchdog=self.watchdog)
+        membership.on_lost = self._self_fence
+        membership.on_rejoined = self._come_online
+        agent.may_act = membership.valid
+        self.membership = membership
+        if isinstance(runner, LocalAgentRunner):
+            for rid in runner.services.adopt_all():
+                log.info("%s: service still running: adopting it", rid, extra={"fields": {"kind": "adopt"}})
+            runner.services.add_listener(self._service_listener)
+        try:
+            await membership.join("joining")
+            await db.log_event(
+                EventKind.DAEMON, node, f"paceline daemon starting on {node} (pid {os.getpid()})"
+            )
+            await self._come_online()
+        except StoreError as e:
+            self.watchdog.close()
+            raise DaemonError(f"cannot join the cluster: {e}") from None
+        self.worker = ActionWorker(store, agent, node, membership.valid, self._resync)
+        server = UnixHttpServer(socket_path(self.state_dir), self._api_handle())
+        await server.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_shutdown)
+        tasks = [
+            loop.create_task(membership.run()),
+            loop.create_task(self.worker.run()),
+            loop.create_task(self._dc_loop()),
+            loop.create_task(self._publish_attributes()),
+        ]
+        log.info(
+            "%s joined cluster %s (lease %gs); API on %s",
+            node,
+            config.name,
+            self.timing.ttl,
+            socket_path(self.state_dir),
+            extra={"fields": {"kind": "daemon"}},
+        )
+        try:
+            await self._shutdown.wait()
+        finally:
+            self.stopping = True
+            ok = await self._leave_cleanly()
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, StoreError):
+                    await t
+            await self.worker.close()
+            await agent.close()
+            await self.alerts.drain(5)
+            await self.alerts.close()
+            await server.close()
+            if isinstance(runner, LocalAgentRunner):
+                await runner.close()
+            with contextlib.suppress(StoreError):
+                await membership.leave()
+            self.watchdog.close()
+            with contextlib.suppress(StoreError):
+                await store.close()
+        return 0 if ok else 1
+
+    # -- start-up helpers -------------------------------------------------------------------------
+    def _read_file(self) -> LoadedConfig:
+        if self.config_path is None:
+            raise DaemonError("a cluster node needs its CONFIG file (it names the cluster store)")
+        try:
+            text = self.config_path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise DaemonError(f"cannot read {self.config_path}: {e.strerror or e}") from None
+        try:
+            return check_text(text, str(self.config_path))
+        except InvalidConfig as e:
+            raise DaemonError("invalid configuration:\n" + "\n".join(e.errors)) from None
+
+    def _cluster_node(self, config: Configuration) -> str:
+        names = [n.name for n in config.nodes]
+        if not names:
+            raise DaemonError("a cluster configuration must list its nodes (nodes: [...])")
+        name = self._node_given or os.uname().nodename.split(".")[0]
+        if name not in names:
+            raise DaemonError(
+                f"node {name!r} is not one of the configured nodes ({', '.join(names)}); use --node"
+            )
+        return name
+
+    async def _come_online(self) -> None:
+        """Probe everything here (record what disagrees with the history), then go online."""
+        snap = await self.db.snapshot()
+        self.agent.config = effective_config(self.config, self.node, snap)
+        await self.agent.probe(history=snap.history)
+        await self.membership.set_state("online")
+        await self._resync()
+        await self.membership.campaign()
+
+    async def _resync(self) -> None:
+        """Recurring monitors follow this node's history; the agent's configuration follows the
+        cluster's (meta overrides included)."""
+        snap = await self.db.snapshot()
+        self.agent.config = effective_config(self.config, self.node, snap)
+        me = next((n for n in self.config.nodes if n.name == self.node), None)
+        paused = self.config.options.maintenance_mode or (
+            me is not None and snap.node_flags.get(self.node, {}).get("maintenance", False)
+        )
+        if self.membership.valid():
+            self.agent.sync_monitors(snap.history, paused)
+
+    # -- self-fencing -------------------------------------------------------------------------------
+    async def _self_fence(self) -> None:
+        """Stop everything this node runs, at once: the lease is (or may be) gone, and the DC will
+        recover these resources elsewhere once it counts this node fenced."""
+        agent = self.agent
+        agent.monitors.sync([])
+        killed: list[str] = []
+        runner = self.runner
+        if isinstance(runner, LocalAgentRunner):
+            killed = await runner.services.kill_all()
+        active = [
+            rid
+            for rid, v in roles_on(agent._history, self.node).items()
+            if v.role is not LocalRole.STOPPED and rid not in killed
+        ]
+
+        async def stop(rid: str) -> None:
+            try:
+                req = agent._request(rid, "stop")
+            except Exception:
+                return
+            res = await runner.run(replace(req, timeout_ms=2000))
+            if not res.ok:
+                log.error("self-fence: stop of %s failed: %s", rid, res.describe())
+
+        await asyncio.gather(*(stop(r) for r in active))
+        log.error(
+            "self-fenced: killed %s; stopped %s",
+            ", ".join(killed) or "no service",
+            ", ".join(active) or "nothing else",
+            extra={"fields": {"kind": "node"}},
+        )
+
+    # -- the DC -------------------------------------------------------------------------------------
+    def _wake_dc(self) -> None:
+        if self.controller is not None:
+            self.controller.wake()
+
+    async def _dc_loop(self) -> None:
+        """Campaign whenever the DC key is free; while this node is the DC, run the controller."""
+        while not self.stopping:
+            if self.membership.is_dc and self.membership.valid():
+                await self._be_dc(self.membership.token)
+                continue
+            try:
+                if self.membership.valid() and self.membership.state == "online":
+                    await self.membership.campaign()
+                if self.membership.is_dc:
+                    continue
+                await self._wait_dc_change()
+            except StoreError as e:
+                log.warning("DC election: %s", e)
+                await asyncio.sleep(0.2)
+
+    async def _wait_dc_change(self) -> None:
+        kv = await self.store.get(DC_KEY)
+        if kv is None:
+            return
+        watch = self.store.watch(DC_KEY, self.store.revision)
+        try:
+            async with asyncio.timeout(1.0):
+                async for ev in watch:
+                    if ev.kv.key == DC_KEY and ev.type is EventType.DELETE:
+                        return
+        except TimeoutError:
+            return
+        finally:
+            watch.close()
+
+    async def _be_dc(self, token: int) -> None:
+        fencer = Fencer(self.db, self.clock, self.runner, self.node, token, self.timing, lambda: self.config)
+        executor = ClusterExecutor(self.store, token, fencer)
+        executor.config = self.config
+        await executor.start()
+        await self.db.log_event(
+            EventKind.NODE, self.node, f"{self.node} is the DC (token {token})", desc="dc"
+        )
+        snap = await self.db.snapshot()
+        online = [m.name for m in snap.members.values() if m.state == "online"]
+        # a new DC never assumes: every online node re-reads what runs before the first plan
+        await asyncio.gather(*(executor.dispatch(n, {"kind": "reprobe", "token": token}) for n in online))
+
+        def on_state(state: ClusterState) -> None:
+            for n in state.nodes:
+                if n.unclean:
+                    fencer.seen_lost(n.name)
+                elif n.online:
+                    fencer.seen_back(n.name)
+
+        ctl = Controller(
+            self.db,
+            self.clock,
+            self.node,
+            executor,
+            self.config,
+            on_transition=self._on_transition,
+            on_state=on_state,
+        )
+        self.controller = ctl
+        task = asyncio.ensure_future(ctl.run())
+        try:
+            while (
+                self.membership.is_dc
+                and self.membership.valid()
+                and not executor.deposed
+                and not task.done()
+                and not self._stop_dc
+            ):
+                await asyncio.sleep(0.05)
+        finally:
+            ctl.stop()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(task), 5)
+            if not task.done():
+                task.cancel()
+            await executor.close()
+            self.controller = None
+            if executor.deposed:
+                self.membership.is_dc = False
+            log.info("%s is no longer the DC", self.node, extra={"fields": {"kind": "node"}})
+
+    _stop_dc = False
+
+    # -- attributes -----------------------------------------------------------------------------------
+    async def _publish_attributes(self) -> None:
+        last: dict[str, str] | None = None
+        while True:
+            attrs = dict(self._attributes())
+            if attrs != last and self.membership.valid():
+                with contextlib.suppress(StoreError):
+                    await self.store.put(attrs_key(self.node), json.dumps(attrs, sort_keys=True))
+                    last = attrs
+            await asyncio.sleep(1.0)
+
+    # -- shutdown -------------------------------------------------------------------------------------
+    async def _leave_cleanly(self) -> bool:
+        """Say `shutdown`, let the DC move or stop what runs here, then leave."""
+        await self.db.log_event(
+            EventKind.DAEMON, self.node, "shutting down: moving or stopping resources here"
+        )
+        try:
+            await self.membership.set_state("shutdown")
+        except StoreError:
+            await self._self_fence()
+            return False
+        deadline = self.clock.monotonic() + self.shutdown_timeout_s
+        while self.clock.monotonic() < deadline:
+            try:
+                snap = await self.db.snapshot()
+            except StoreError:
+                break
+            active = [
+                r for r, v in roles_on(snap.history, self.node).items() if v.role is not LocalRole.STOPPED
+            ]
+            if not active and not any(a for a in self.worker._tasks if not a.done()):
+                self._stop_dc = True
+                await self.db.log_event(EventKind.DAEMON, self.node, "stopped: nothing runs here")
+                return True
+            await asyncio.sleep(0.1)
+        log.error("resources still here at shutdown: fencing itself", extra={"fields": {"kind": "node"}})
+        await self._self_fence()
+        return False
+
+    # -- the local API ----------------------------------------------------------------------------------
+    def _api_handle(self) -> Any:
+        from .cluster_api import ClusterApi
+
+        return ClusterApi(self).handle
+
+
+def loaded_source(path: Path | None) -> str:
+    return str(path) if path is not None else "paceline run"

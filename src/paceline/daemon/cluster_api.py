@@ -1,0 +1,134 @@
+"""The local API of a cluster node (same routes as `api.Api`), answered from the shared store, so
+every node gives the same answer. Commands write to the store and the DC acts on them.
+
+`GET /status` shape: `status.build_status`'s keys, with `dc` the DC's name, every node's `state`
+(online, joining, shutdown, standby, maintenance, unclean, offline; `fenced` is added when the
+node was fenced: {"time", "method"}), and one entry per (resource, node) where it runs, or one
+entry with `node` null when it runs nowhere. Restart and configuration apply are not yet
+cluster-wide (409).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from ..controller.records import EventKind
+from ..controller.statedb import DynamicLocation, Snapshot
+from ..controller.view import effective_config
+from ..model.scores import INFINITY
+from ..node.roles import LocalRole, roles_on
+from .api import Api, _primitive_ids
+from .http import HttpError, Request
+from .status import build_status, iso
+
+if TYPE_CHECKING:
+    from .cluster import ClusterDaemon
+
+__all__ = ["ClusterApi", "cluster_status"]
+
+
+def cluster_status(d: ClusterDaemon, snap: Snapshot) -> dict[str, Any]:
+    eff = effective_config(d.config, d.node, snap)
+    per_node = {n.name: build_status(eff, snap, n.name, snap.attributes.get(n.name, {})) for n in eff.nodes}
+    nodes = []
+    for n in eff.nodes:
+        flags = snap.node_flags.get(n.name, {})
+        member = snap.members.get(n.name)
+        active = any(v.role is not LocalRole.STOPPED for v in roles_on(snap.history, n.name).values())
+        if member is None:
+            state = "unclean" if active else "offline"
+        elif member.state != "online":
+            state = member.state
+        elif flags.get("maintenance"):
+            state = "maintenance"
+        elif flags.get("standby"):
+            state = "standby"
+        else:
+            state = "online"
+        entry: dict[str, Any] = {"name": n.name, "state": state, "attributes": per_node[n.name]["nodes"][0]}
+        entry["attributes"] = {**n.attributes, **snap.attributes.get(n.name, {})}
+        if n.name in snap.fenced:
+            f = snap.fenced[n.name]
+            entry["fenced"] = {"time": iso(float(f.get("time", 0))), "method": f.get("method", "")}
+        nodes.append(entry)
+    resources: list[dict[str, Any]] = []
+    order: list[str] = []
+    running: dict[str, list[dict[str, Any]]] = {}
+    stopped: dict[str, dict[str, Any]] = {}
+    for name, data in per_node.items():
+        for r in data["resources"]:
+            if r["id"] not in order:
+                order.append(r["id"])
+            if r["node"] == name:
+                running.setdefault(r["id"], []).append(r)
+            elif r["id"] not in stopped or (r["reason"] and not stopped[r["id"]]["reason"]):
+                stopped[r["id"]] = r
+    for rid in order:
+        resources.extend(running.get(rid) or [stopped[rid]])
+    return {"cluster": eff.name, "dc": snap.dc or "", "nodes": nodes, "resources": resources}
+
+
+class ClusterApi(Api):
+    def __init__(self, daemon: ClusterDaemon) -> None:
+        super().__init__(daemon)
+        self.c = daemon
+
+    async def handle(self, req: Request) -> Any:
+        return await super().handle(req)
+
+    async def status(self) -> dict[str, Any]:
+        return cluster_status(self.c, await self.c.db.snapshot())
+
+    async def apply(self, text: str, source: str) -> dict[str, Any]:
+        raise HttpError(409, "config apply is not cluster-wide yet: restart each node with the new file")
+
+    async def resource(self, rsc: str, op: str, body: dict[str, Any]) -> dict[str, Any]:
+        d = self.c
+        if not _primitive_ids(d.config, rsc):
+            raise HttpError(404, f"no resource {rsc!r} in the configuration")
+        node = str(body.get("node") or d.node)
+        await d.db.log_event(
+            EventKind.COMMAND, d.node, f"command: resource {op} {rsc}", resource=rsc, task=op
+        )
+        if op == "cleanup":
+            for p in _primitive_ids(d.config, rsc):
+                await d.db.forget_resource(p, node)
+            return {"message": f"cleaned up {rsc} on {node}: fail counts cleared, the DC probes it again"}
+        if op in ("ban", "move"):
+            await d.db.add_location(DynamicLocation(f"cli-ban-{rsc}-on-{node}", rsc, node, -INFINITY))
+            return {"message": f"{rsc} banned from {node} (paceline resource clear {rsc} to undo)"}
+        if op == "clear":
+            n = await d.db.clear_locations(rsc)
+            return {"message": f"removed {n} ban(s)/move(s) of {rsc}"}
+        if op == "restart":
+            raise HttpError(409, "resource restart is not cluster-wide yet: use ban and clear")
+        raise HttpError(404, f"unknown resource operation {op!r} (cleanup, ban, clear, move)")
+
+    async def node_op(self, name: str, op: str) -> dict[str, Any]:
+        d = self.c
+        if name not in {n.name for n in d.config.nodes}:
+            raise HttpError(404, f"no node {name!r}")
+        if op == "fence":
+            return await self.fence(name)
+        flags = {
+            "standby": {"standby": True},
+            "online": {"standby": False, "maintenance": False},
+            "maintenance": {"maintenance": True},
+        }.get(op)
+        if flags is None:
+            raise HttpError(404, f"unknown node operation {op!r} (standby, online, maintenance, fence)")
+        await d.db.set_node_flags(name, **flags)
+        await d.db.log_event(EventKind.NODE, d.node, f"node {name} set {op}", desc=op)
+        return {"message": f"node {name}: {op}"}
+
+    async def fence(self, name: str) -> dict[str, Any]:
+        """Ask the DC to fence `name`: its member key is marked for fencing; the DC's scheduler
+        sees it unclean and fences it before anything moves."""
+        d = self.c
+        await d.db.set_node_flags(name, fence_requested=True)
+        await d.db.log_event(EventKind.COMMAND, d.node, f"command: node fence {name}", desc="fence")
+        return {"message": f"fencing of {name} requested; see paceline events"}
+
+    async def events_json(self, since: int, limit: int) -> dict[str, Any]:
+        return {"events": [asdict(e) for e in await self.c.db.events(since, limit)]}
