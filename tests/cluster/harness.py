@@ -154,9 +154,7 @@ class SingletonObserver:
                 if state[state.rfind(")") + 2] in "ZX":
                     continue  # a zombie runs nothing
                 with open(f"/proc/{name}/environ", "rb") as f:
-                    env = dict(
-                        kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv
-                    )
+                    env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
             except OSError:
                 continue
             found[int(name)] = env.get(b"PACELINE_NODE_NAME", b"?").decode()

@@ -19,12 +19,14 @@ to be stopped, and the victim probes everything again when it rejoins.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable
 
 from ..agents import AgentRunner, AgentSpec, OpRequest
 from ..model.config import Configuration, Primitive
+from ..model.durations import parse_duration_ms
 from ..model.leases import LeaseTiming
 from ..store import Clock, Compare, Delete, Put, Store
 from .records import DC_KEY, FENCED, PREFIX, EventKind
@@ -46,6 +48,18 @@ def devices_for(config: Configuration, victim: str) -> list[Primitive]:
             continue
         out.append(prim)
     return sorted(out, key=lambda p: -int(p.meta.get("priority", "0") or 0))
+
+
+def _fence_timeout_ms(dev: Primitive, action: str) -> int:
+    """Pacemaker's `pcmk_<action>_timeout` device parameter, else `pcmk_timeout`... else 60 s."""
+    for name in (f"pcmk_{action}_timeout", "stonith-timeout"):
+        text = dev.params.get(name) or dev.meta.get(name)
+        if text:
+            with contextlib.suppress(ValueError):
+                ms = parse_duration_ms(text if not text.isdigit() else text + "s")
+                if ms > 0:
+                    return ms
+    return 60_000
 
 
 class Fencer:
@@ -89,8 +103,7 @@ class Fencer:
                 params = {k: v for k, v in dev.params.items() if not k.startswith("pcmk_")}
                 params.setdefault("plug", node)
                 action = config.options.stonith_action.replace("poweroff", "off")
-                op = dev.operation(action)
-                timeout = op.timeout_ms if op is not None and op.timeout_ms else 60_000
+                timeout = _fence_timeout_ms(dev, action)
                 req = OpRequest(dev.id, AgentSpec.parse(str(dev.agent)), action, params, {}, 0, timeout)
                 res = await self.runner.run(req)
                 if res.ok:

@@ -136,12 +136,20 @@ class Membership:
         if left <= 0:
             return False
         try:
-            await asyncio.wait_for(self.store.refresh_lease(self.lease), left)
+            # each try is short: a call stuck on a dead etcd member must not eat the whole margin
+            await asyncio.wait_for(
+                self.store.refresh_lease(self.lease), min(left, self.timing.keepalive_interval)
+            )
         except LeaseExpired:
             self.deadline = sent  # the server says it is gone: no point waiting
             return False
         except (StoreError, TimeoutError, OSError) as e:
-            log.warning("lease keep-alive of %s failed: %s", self.node, e, extra={"fields": {"kind": "node"}})
+            log.warning(
+                "lease keep-alive of %s failed: %s",
+                self.node,
+                e or type(e).__name__,
+                extra={"fields": {"kind": "node"}},
+            )
             return False
         self._acked(sent)
         self.renew_latencies.append(self.clock.monotonic() - sent)

@@ -1,26 +1,48 @@
-"""`EtcdStore`: the `Store` protocol on a real etcd cluster (v3 API, via aetcd's gRPC stubs).
+"""`EtcdStore`: the Store protocol on an etcd v3 cluster (through aetcd's gRPC channel and stubs).
 
 Invariants beyond the protocol's:
-- Several endpoints (`etcd://h1:p1,h2:p2,...`): one gRPC channel over all of them; a lost
-  member is left for another.
-- Every call has a timeout (`call_timeout`); reads, puts, deletes and lease calls are retried
-  with backoff (3 tries) on an unavailable member. A transaction is never retried blindly (it
-  may have been applied): a connection error there raises StoreError and the caller decides.
-- No raw gRPC error escapes: StoreError, or LeaseExpired for a lease etcd does not know.
-- `namespace` is prepended to every key sent and stripped from every key received.
-- A watch lists nothing itself: it starts after `start_revision` (or now), and on any stream
-  error it is re-created from the last revision it delivered + 1, so it never skips nor repeats
-  an event. A compacted start revision raises StoreError from the iterator, never an empty watch.
-- `revision` is the highest revision seen in any response header.
+- Every key written is `namespace + key`; every key read or watched has the namespace stripped, and
+  no operation reaches outside the namespace: in a namespace (trailing "/" dropped), keys must start
+  with "/" and the prefix "" means `namespace + "/"`, so "/clusters/a" never sees "/clusters/ab/...".
+  Values are UTF-8 text (bytes that are not UTF-8 are decoded with replacement characters).
+- `revision` is the highest revision seen in any response header (reads, writes, watches): it never
+  goes backwards.
+- Every call has a deadline of `call_timeout` seconds in total. Reads (get, range), put, delete,
+  lease grant/refresh/revoke are retried within that deadline (at most `MAX_ATTEMPTS` tries,
+  exponential backoff from 50 ms) when etcd or the connection is unavailable. A transaction is
+  retried only when the error proves it never reached a member's apply path (no member reachable,
+  or the member refused it for having no leader); otherwise the StoreError says it may have been
+  applied, and the caller decides (re-read and compare).
+- Nothing but StoreError (LeaseExpired for a lease etcd no longer knows) leaves a method: gRPC and
+  aetcd errors are translated, with the operation and etcd's own message.
+- Every request carries etcd's "require leader" metadata: a member cut off from its cluster refuses
+  at once ("no leader") instead of hanging until the deadline, and cancels its watch streams.
+- The endpoints are one gRPC channel with round-robin over every member: a dead member is skipped,
+  a restarted one is used again (reconnect backoff at most 1 s). Host names are resolved once, at
+  `connect()`.
+- A watch is one gRPC stream of its own. When the stream fails (member killed, member without a
+  leader, connection lost), it is re-created from the revision after the last event delivered: no
+  gap, no duplicate. It gives up, raising StoreError from the iterator, when no member has accepted
+  it again for `watch_reconnect_timeout` seconds, or when etcd has compacted a revision it still
+  needs (a compacted start revision always raises, from the iterator, never yields nothing).
+- DELETE events carry value "", version 0, mod_revision = the deletion revision, and the deleted
+  key's create_revision and lease (from etcd's prev_kv; 0/None if etcd no longer has it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import logging
 import math
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from aetcd import Client as _AetcdClient
+from aetcd import rpc as _rpc
 
 from .protocol import (
     Compare,
@@ -34,209 +56,592 @@ from .protocol import (
     WatchEvent,
 )
 
-__all__ = ["EtcdStore", "EtcdWatch", "parse_endpoints"]
+__all__ = ["EndpointError", "EtcdStore", "EtcdWatch", "parse_endpoints"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+DEFAULT_PORT = 2379
+MAX_ATTEMPTS = 5
+RANGE_PAGE = 1000
+# "require leader": the member answers "etcdserver: no leader" instead of waiting for one.
+_METADATA = (("hasleader", "true"),)
+_CHANNEL_OPTIONS: dict[str, Any] = {
+    "grpc.lb_policy_name": "round_robin",
+    "grpc.initial_reconnect_backoff_ms": 100,
+    "grpc.min_reconnect_backoff_ms": 100,
+    "grpc.max_reconnect_backoff_ms": 1000,
+    # find a silently dead member under an idle watch; etcd accepts pings every 5 s or more
+    "grpc.keepalive_time_ms": 10_000,
+    "grpc.keepalive_timeout_ms": 5_000,
+    "grpc.keepalive_permit_without_calls": 0,
+    "grpc.http2.max_pings_without_data": 0,
+    "grpc.max_receive_message_length": 64 * 1024 * 1024,
+}
+# UNAVAILABLE details proving that a request was never applied: no member could be reached, or
+# the member refused it before proposing it (etcd's "require leader" interceptor, or overload).
+_UNSENT = (
+    "connections to all backends failing",
+    "failed to connect to all addresses",
+    "etcdserver: no leader",
+    "etcdserver: too many requests",
+    "etcdserver: not capable",
+)
+
+
+class EndpointError(StoreError, ValueError):
+    """A malformed etcd endpoint list."""
+
 
 def parse_endpoints(url: str) -> list[tuple[str, int]]:
-    """`etcd://h1:p1,h2:p2` or `h1:p1,h2:p2` -> [(h1, p1), (h2, p2)] (port 2379 by default)."""
-    rest = url.removeprefix("etcd://").strip().rstrip("/")
+    """`"h1:p1,h2:p2"`, `"etcd://h1:p1,h2:p2"` or `"http://h1:p1,http://h2:p2"` -> [(h1, p1), ...].
+
+    A missing port is 2379; IPv6 literals are written in brackets (`[::1]:2379`) and returned
+    without them. Raises EndpointError (a StoreError and a ValueError) for an empty list or a
+    malformed entry."""
+    rest = url.strip()
+    for scheme in ("etcd://", "etcds://"):
+        if rest.startswith(scheme):
+            rest = rest[len(scheme) :]
     out: list[tuple[str, int]] = []
-    for part in rest.split(","):
-        part = part.strip()
-        if not part:
+    for raw in rest.split(","):
+        item = raw.strip().rstrip("/")
+        if not item:
             continue
-        host, _, port = part.rpartition(":")
-        if not host:
-            host, port = port, "2379"
+        if "://" not in item:
+            item = "//" + item
         try:
-            out.append((host, int(port)))
-        except ValueError:
-            raise StoreError(f"bad etcd endpoint {part!r} in {url!r}") from None
+            parts = urlsplit(item)
+            host, port = parts.hostname, parts.port
+        except ValueError as e:
+            raise EndpointError(f"bad etcd endpoint {raw.strip()!r} in {url!r}: {e}") from None
+        if not host or (parts.path not in ("", "/")):
+            raise EndpointError(f"bad etcd endpoint {raw.strip()!r} in {url!r}")
+        out.append((host, port or DEFAULT_PORT))
     if not out:
-        raise StoreError(f"no etcd endpoint in {url!r}")
+        raise EndpointError(f"no etcd endpoint in {url!r}")
     return out
 
 
-def _prefix_end(key: bytes) -> bytes:
-    b = bytearray(key)
-    for i in range(len(b) - 1, -1, -1):
-        if b[i] < 0xFF:
-            b[i] += 1
-            return bytes(b[: i + 1])
-    return b"\0"
+def _range_end(prefix: bytes) -> bytes:
+    """etcd's range_end for "every key starting with prefix" (b"\\0": to the end of the keyspace)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return b"\0"
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+def _code(e: BaseException) -> str:
+    code = getattr(e, "code", None)
+    if callable(code):
+        with contextlib.suppress(Exception):
+            return str(code().name)
+    return type(e).__name__
+
+
+def _details(e: BaseException) -> str:
+    details = getattr(e, "details", None)
+    if callable(details):
+        with contextlib.suppress(Exception):
+            return str(details() or "")
+    return str(e)
+
+
+def _is_rpc_error(e: BaseException) -> bool:
+    return isinstance(e, _rpc.AioRpcError)
+
+
+def _transient(e: BaseException) -> bool:
+    """The member or the connection is unavailable (the request may or may not have been applied)."""
+    if isinstance(e, _Transient | TimeoutError):
+        return True
+    return _is_rpc_error(e) and _code(e) in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
+
+
+def _unsent(e: BaseException) -> bool:
+    """The error proves the request was never applied."""
+    return _is_rpc_error(e) and _code(e) == "UNAVAILABLE" and any(s in _details(e) for s in _UNSENT)
+
+
+class _Transient(Exception):
+    """A stream ended without a status (the member went away)."""
+
+
+class EtcdWatch:
+    """Events under a prefix, from one etcd watch stream that is re-created after every failure.
+
+    `__aiter__` yields WatchEvents in revision order; it raises StoreError when the watch cannot
+    continue without a gap (compacted revision, cluster unreachable for too long). `close()` ends
+    the iteration (an `async for` over it returns)."""
+
+    def __init__(self, store: EtcdStore, prefix: str, start_revision: int | None) -> None:
+        self._store = store
+        self.prefix = prefix
+        self._key = store._k(prefix, prefix=True)
+        # the etcd start revision (inclusive) of the next stream; None: "now", until a stream exists
+        self._next: int | None = None if start_revision is None else start_revision + 1
+        self._queue: asyncio.Queue[WatchEvent | StoreError | None] = asyncio.Queue()
+        self._closed = False
+        self._established = False  # the current stream was created (reset the backoff on failure)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    @property
+    def next_revision(self) -> int | None:
+        """The first revision not yet delivered (None: a watch from now that has not started)."""
+        return self._next
+
+    def __aiter__(self) -> AsyncIterator[WatchEvent]:
+        return self._iter()
+
+    async def _iter(self) -> AsyncIterator[WatchEvent]:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                self._queue.put_nowait(None)  # every later iteration ends too
+                return
+            if isinstance(item, StoreError):
+                self._queue.put_nowait(None)
+                raise item
+            yield item
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._task.cancel()
+        self._store._watches.discard(self)
+        self._queue.put_nowait(None)
+
+    async def _wait_closed(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    def _fail(self, message: str) -> None:
+        if not self._closed:
+            self._queue.put_nowait(StoreError(message))
+        self._closed = True
+        self._store._watches.discard(self)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        failing_since: float | None = None
+        try:
+            while True:
+                try:
+                    await self._stream()
+                except _Compacted as e:
+                    self._fail(str(e))
+                    return
+                except (_Transient, TimeoutError, _rpc.AioRpcError, StoreError) as e:
+                    # StoreError: connect() found no member (or the store was closed)
+                    if self._store._closed:
+                        self._fail(f"etcd watch of {self.prefix!r}: the store is closed")
+                        return
+                    if self._established:
+                        self._established = False
+                        failing_since, attempt = loop.time(), 0
+                    elif failing_since is None:
+                        failing_since = loop.time()
+                    waited = loop.time() - failing_since
+                    limit = self._store.watch_reconnect_timeout
+                    log.debug("watch %r: %s: %s (re-creating it)", self.prefix, _code(e), _details(e))
+                    if waited >= limit:
+                        self._fail(
+                            f"etcd watch of {self.prefix!r} lost: not re-established within {limit:g} s"
+                            f" from revision {self._next} ({_code(e)}: {_details(e)})"
+                        )
+                        return
+                    await asyncio.sleep(min(0.05 * 2**attempt, 1.0, max(0.0, limit - waited)))
+                    attempt += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # never a raw exception out of the iterator
+            self._fail(f"etcd watch of {self.prefix!r} failed: {e!r}")
+
+    async def _stream(self) -> None:
+        store = self._store
+        stub = await store._watch_stub()
+        key = self._key
+        create = _rpc.WatchCreateRequest(
+            key=key or b"\0",
+            range_end=_range_end(key),
+            start_revision=self._next or 0,
+            prev_kv=True,
+        )
+        call = stub.Watch(metadata=_METADATA)
+        try:
+            await call.write(_rpc.WatchRequest(create_request=create))
+            resp = await asyncio.wait_for(call.read(), store.call_timeout)
+            if not isinstance(resp, _rpc.WatchResponse) or not resp.created:
+                raise _Transient("the watch stream ended before the watch was created")
+            store._seen(resp.header)
+            self._check(resp)
+            if self._next is None:
+                self._next = int(resp.header.revision) + 1
+            self._established = True
+            while True:
+                resp = await call.read()
+                if not isinstance(resp, _rpc.WatchResponse):
+                    raise _Transient("the watch stream ended")
+                store._seen(resp.header)
+                self._check(resp)
+                if resp.events:
+                    events = [store._event(ev) for ev in resp.events]
+                    for ev in events:
+                        self._queue.put_nowait(ev)
+                    # etcd never splits one revision's events over two responses (fragment off)
+                    self._next = events[-1].revision + 1
+        finally:
+            call.cancel()
+
+    def _check(self, resp: Any) -> None:
+        if resp.compact_revision:
+            raise _Compacted(
+                f"etcd watch of {self.prefix!r}: revision {(self._next or 1) - 1} is compacted"
+                f" (etcd keeps history from revision {resp.compact_revision})"
+            )
+        if resp.canceled:
+            raise _Transient(f"etcd canceled the watch: {resp.cancel_reason or 'no reason given'}")
+
+
+class _Compacted(Exception):
+    pass
 
 
 class EtcdStore:
-    def __init__(self, endpoints: str, namespace: str = "", call_timeout: float = 2.0) -> None:
+    """The Store protocol on etcd; `store = await EtcdStore.open("etcd://h1:p1,h2:p2", namespace=...)`.
+
+    `namespace` (e.g. "/clusters/<name>") is prepended to every key; callers use their own keys."""
+
+    def __init__(
+        self,
+        endpoints: str,
+        namespace: str = "",
+        call_timeout: float = 2.0,
+        *,
+        watch_reconnect_timeout: float | None = None,
+    ) -> None:
         self.endpoints = parse_endpoints(endpoints)
         self.namespace = namespace.rstrip("/")
+        self._ns = self.namespace.encode()
         self.call_timeout = call_timeout
+        self.watch_reconnect_timeout = (
+            5 * call_timeout if watch_reconnect_timeout is None else watch_reconnect_timeout
+        )
+        self._client: Any = None
+        self._connect_lock = asyncio.Lock()
         self._revision = 0
-        self._channel: Any = None
-        self._kv: Any = None
-        self._lease: Any = None
-        self._watch_stub: Any = None
-        self._rpc: Any = None
-        self._closed = False
         self._watches: set[EtcdWatch] = set()
+        self._closed = False
 
     @classmethod
-    async def open(cls, url: str, namespace: str = "", call_timeout: float = 2.0) -> EtcdStore:
-        store = cls(url, namespace, call_timeout)
+    async def open(cls, endpoints: str, namespace: str = "", call_timeout: float = 2.0) -> EtcdStore:
+        """A connected store (raises StoreError when no member answers within `call_timeout`)."""
+        store = cls(endpoints, namespace, call_timeout)
         await store.connect()
         return store
 
+    def __repr__(self) -> str:
+        eps = ",".join(f"{h}:{p}" for h, p in self.endpoints)
+        return f"EtcdStore(etcd://{eps}, namespace={self.namespace!r})"
+
+    # -- connection ------------------------------------------------------------------------------
+    async def _target(self) -> tuple[str, int]:
+        """aetcd joins host and port as f"{host}:{port}": a gRPC ipv4:/ipv6: list of every member."""
+        loop = asyncio.get_running_loop()
+        v4: list[tuple[str, int]] = []
+        v6: list[tuple[str, int]] = []
+        for host, port in self.endpoints:
+            try:
+                addrs = [ipaddress.ip_address(host)]
+            except ValueError:
+                try:
+                    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+                except OSError as e:
+                    raise StoreError(f"etcd endpoint {host}:{port}: {e}") from None
+                addrs = [ipaddress.ip_address(info[4][0]) for info in infos]
+            for a in dict.fromkeys(addrs):
+                (v4 if a.version == 4 else v6).append((str(a), port))
+        if v4:
+            hosts = [f"{h}:{p}" for h, p in v4]
+            scheme = "ipv4"
+        else:
+            hosts = [f"[{h}]:{p}" for h, p in v6]
+            scheme = "ipv6"
+        last = hosts[-1].rpartition(":")
+        return f"{scheme}:{','.join([*hosts[:-1], last[0]])}", int(last[2])
+
     async def connect(self) -> None:
-        from aetcd import rpc
+        """Open the channel and check that the cluster answers (one read, which sets `revision`)."""
+        async with self._connect_lock:
+            if self._closed:
+                raise StoreError("store is closed")
+            if self._client is not None:
+                return
+            host, port = await self._target()
+            client = _AetcdClient(host=host, port=port, options=dict(_CHANNEL_OPTIONS))
+            try:
+                await client.connect()
+            except Exception as e:
+                raise StoreError(f"etcd at {self.endpoints}: cannot open a channel: {e!r}") from None
+            self._client = client
+        try:
+            probe = self._k("/", prefix=True) if self._ns else b"\0"
+            await self._call("connect", lambda t: self._range_page(probe, b"", 1, 0, t))
+        except StoreError:
+            await self._drop_client()
+            raise
 
-        self._rpc = rpc
-        target = "ipv4:" + ",".join(f"{h}:{p}" for h, p in self.endpoints)
-        opts = [("grpc.initial_reconnect_backoff_ms", 50), ("grpc.max_reconnect_backoff_ms", 500)]
-        self._channel = rpc.insecure_channel(target, options=opts)
-        self._kv = rpc.KVStub(self._channel)
-        self._lease = rpc.LeaseStub(self._channel)
-        self._watch_stub = rpc.WatchStub(self._channel)
-        await self._call(lambda: self._kv.Range(rpc.RangeRequest(key=self._k("/"), limit=1), timeout=self.call_timeout))
+    async def _drop_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
 
-    # -- helpers -----------------------------------------------------------------------------
-    def _k(self, key: str) -> bytes:
-        return (self.namespace + key).encode()
+    async def _stubs(self) -> Any:
+        if self._closed:
+            raise StoreError("store is closed")
+        if self._client is None:
+            await self.connect()
+        return self._client
 
-    def _unk(self, key: bytes) -> str:
-        return key.decode()[len(self.namespace) :]
+    async def _watch_stub(self) -> Any:
+        client = await self._stubs()
+        return _rpc.WatchStub(client.channel)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @property
+    def revision(self) -> int:
+        return self._revision
 
     def _seen(self, header: Any) -> None:
-        self._revision = max(self._revision, int(header.revision))
+        rev = int(header.revision)
+        if rev > self._revision:
+            self._revision = rev
 
-    def _kv_of(self, kv: Any) -> KeyValue:
+    def _k(self, key: str, prefix: bool = False) -> bytes:
+        """The etcd key of `key` (of the prefix `key` when `prefix`)."""
+        if not self._ns:
+            return key.encode()
+        if prefix and not key:
+            return self._ns + b"/"
+        if not key.startswith("/"):
+            raise StoreError(f"key {key!r} does not start with '/' (namespace {self.namespace!r})")
+        return self._ns + key.encode()
+
+    def _unk(self, key: bytes) -> str:
+        return key[len(self._ns) :].decode("utf-8", "replace")
+
+    def _kv(self, kv: Any) -> KeyValue:
         return KeyValue(
             self._unk(kv.key),
-            kv.value.decode(),
+            bytes(kv.value).decode("utf-8", "replace"),
             int(kv.create_revision),
             int(kv.mod_revision),
             int(kv.version),
             int(kv.lease) or None,
         )
 
-    async def _call(self, fn: Callable[[], Awaitable[T]], retry: bool = True) -> T:
-        if self._closed:
-            raise StoreError("store is closed")
-        tries = 3 if retry else 1
-        delay = 0.05
-        last: Exception | None = None
-        for i in range(tries):
+    def _event(self, ev: Any) -> WatchEvent:
+        if ev.type == _rpc.Event.DELETE:
+            prev = ev.prev_kv if ev.HasField("prev_kv") else None
+            kv = KeyValue(
+                self._unk(ev.kv.key),
+                "",
+                int(prev.create_revision) if prev is not None else 0,
+                int(ev.kv.mod_revision),
+                0,
+                (int(prev.lease) or None) if prev is not None else None,
+            )
+            return WatchEvent(EventType.DELETE, kv)
+        return WatchEvent(EventType.PUT, self._kv(ev.kv))
+
+    def _error(self, what: str, e: BaseException, maybe_applied: bool = False) -> StoreError:
+        details = _details(e)
+        if "lease not found" in details:
+            return LeaseExpired(f"etcd {what}: the lease has expired or was revoked ({details})")
+        if "revision has been compacted" in details:
+            return StoreError(f"etcd {what}: the revision is compacted ({details})")
+        tail = " (it may or may not have been applied)" if maybe_applied else ""
+        return StoreError(f"etcd {what} failed{tail}: {_code(e)}: {details or e!r}")
+
+    async def _call(
+        self, what: str, attempt: Callable[[float], Awaitable[T]], *, idempotent: bool = True
+    ) -> T:
+        """Run `attempt(timeout)` within `call_timeout` in total, retrying what may be retried."""
+        await self._stubs()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.call_timeout
+        tries = 0
+        while True:
+            tries += 1
             try:
-                return await fn()
+                return await attempt(max(0.01, deadline - loop.time()))
+            except asyncio.CancelledError:
+                raise
+            except StoreError:
+                raise
             except Exception as e:
-                code = getattr(e, "code", None)
-                name = code().name if callable(code) else ""
-                details = e.details() if hasattr(e, "details") and callable(e.details) else str(e)
-                if "lease not found" in str(details):
-                    raise LeaseExpired(str(details)) from None
-                if "compacted" in str(details):
-                    raise StoreError(f"etcd: {details}") from None
-                last = StoreError(f"etcd {name or type(e).__name__}: {details}")
-                if name not in ("UNAVAILABLE", "DEADLINE_EXCEEDED", "UNKNOWN", "") or i == tries - 1:
-                    break
+                retry = _unsent(e) or (idempotent and _transient(e))
+                if self._closed or not retry or tries >= MAX_ATTEMPTS:
+                    raise self._error(what, e, maybe_applied=not idempotent and not _unsent(e)) from None
+                delay = 0.05 * 2 ** (tries - 1)
+                if loop.time() + delay >= deadline:
+                    raise self._error(what, e, maybe_applied=not idempotent and not _unsent(e)) from None
+                log.debug("etcd %s: %s: %s (try %d)", what, _code(e), _details(e), tries + 1)
                 await asyncio.sleep(delay)
-                delay *= 2
-        assert last is not None
-        raise last
 
-    # -- the protocol ----------------------------------------------------------------------------
-    @property
-    def revision(self) -> int:
-        return self._revision
-
-    async def get(self, key: str) -> KeyValue | None:
-        rpc = self._rpc
-        resp = await self._call(lambda: self._kv.Range(rpc.RangeRequest(key=self._k(key)), timeout=self.call_timeout))
+    async def _range_page(self, key: bytes, end: bytes, limit: int, revision: int, timeout: float) -> Any:
+        req = _rpc.RangeRequest(
+            key=key,
+            range_end=end,
+            limit=limit,
+            revision=revision,
+            sort_order=_rpc.RangeRequest.ASCEND,
+            sort_target=_rpc.RangeRequest.KEY,
+        )
+        resp = await self._client.kvstub.Range(req, timeout=timeout, metadata=_METADATA)
         self._seen(resp.header)
-        return self._kv_of(resp.kvs[0]) if resp.kvs else None
-
-    async def range(self, prefix: str, revision: int | None = None) -> tuple[list[KeyValue], int]:
-        rpc = self._rpc
-        key = self._k(prefix)
-        req = rpc.RangeRequest(key=key, range_end=_prefix_end(key), revision=revision or 0)
-        resp = await self._call(lambda: self._kv.Range(req, timeout=self.call_timeout))
-        self._seen(resp.header)
-        kvs = sorted((self._kv_of(kv) for kv in resp.kvs), key=lambda kv: kv.key)
-        return kvs, revision or int(resp.header.revision)
+        return resp
 
     def _op(self, op: Put | Delete) -> Any:
-        rpc = self._rpc
         if isinstance(op, Put):
-            return rpc.RequestOp(
-                request_put=rpc.PutRequest(key=self._k(op.key), value=op.value.encode(), lease=op.lease or 0)
+            return _rpc.RequestOp(
+                request_put=_rpc.PutRequest(key=self._k(op.key), value=op.value.encode(), lease=op.lease or 0)
             )
-        key = self._k(op.key)
-        req = rpc.DeleteRangeRequest(key=key, range_end=_prefix_end(key) if op.prefix else b"")
-        return rpc.RequestOp(request_delete_range=req)
+        key = self._k(op.key, op.prefix)
+        if op.prefix:
+            req = _rpc.DeleteRangeRequest(key=key or b"\0", range_end=_range_end(key))
+        else:
+            req = _rpc.DeleteRangeRequest(key=key)
+        return _rpc.RequestOp(request_delete_range=req)
+
+    # -- the protocol ----------------------------------------------------------------------------
+    async def get(self, key: str) -> KeyValue | None:
+        k = self._k(key)
+        resp = await self._call(f"get {key!r}", lambda t: self._range_page(k, b"", 0, 0, t))
+        return self._kv(resp.kvs[0]) if resp.kvs else None
+
+    async def range(self, prefix: str, revision: int | None = None) -> tuple[list[KeyValue], int]:
+        """Every key under `prefix` (sorted), read in pages of RANGE_PAGE keys at one revision."""
+        start = self._k(prefix, prefix=True)
+        end = _range_end(start)
+        key = start or b"\0"
+        at = revision or 0
+        out: list[KeyValue] = []
+        while True:
+            page_key, page_at = key, at
+            resp = await self._call(
+                f"range {prefix!r}", lambda t: self._range_page(page_key, end, RANGE_PAGE, page_at, t)
+            )
+            if at == 0:
+                at = int(resp.header.revision)
+            out.extend(self._kv(kv) for kv in resp.kvs)
+            if not resp.more or not resp.kvs:
+                return out, at
+            key = bytes(resp.kvs[-1].key) + b"\0"
 
     async def put(self, key: str, value: str, lease: int | None = None) -> int:
-        rpc = self._rpc
-        req = rpc.PutRequest(key=self._k(key), value=value.encode(), lease=lease or 0)
-        resp = await self._call(lambda: self._kv.Put(req, timeout=self.call_timeout))
-        self._seen(resp.header)
-        return int(resp.header.revision)
+        req = _rpc.PutRequest(key=self._k(key), value=value.encode(), lease=lease or 0)
+
+        async def attempt(timeout: float) -> int:
+            resp = await self._client.kvstub.Put(req, timeout=timeout, metadata=_METADATA)
+            self._seen(resp.header)
+            return int(resp.header.revision)
+
+        return await self._call(f"put {key!r}", attempt)
 
     async def delete(self, key: str, prefix: bool = False) -> int:
-        rpc = self._rpc
-        k = self._k(key)
-        req = rpc.DeleteRangeRequest(key=k, range_end=_prefix_end(k) if prefix else b"")
-        resp = await self._call(lambda: self._kv.DeleteRange(req, timeout=self.call_timeout))
-        self._seen(resp.header)
-        return int(resp.deleted)
+        req = self._op(Delete(key, prefix)).request_delete_range
+
+        async def attempt(timeout: float) -> int:
+            resp = await self._client.kvstub.DeleteRange(req, timeout=timeout, metadata=_METADATA)
+            self._seen(resp.header)
+            return int(resp.deleted)
+
+        return await self._call(f"delete {key!r}", attempt)
 
     async def txn(
         self, compares: list[Compare], success: list[Put | Delete], failure: list[Put | Delete] | None = None
     ) -> TxnResult:
-        rpc = self._rpc
-        cmp = [
-            rpc.Compare(
-                key=self._k(c.key),
-                result=rpc.Compare.CompareResult.EQUAL,
-                target=rpc.Compare.CompareTarget.MOD,
-                mod_revision=c.mod_revision,
-            )
-            for c in compares
-        ]
-        req = rpc.TxnRequest(
-            compare=cmp, success=[self._op(o) for o in success], failure=[self._op(o) for o in failure or []]
+        """Compare(key, n): the key's mod_revision == n (etcd compares a missing key's as 0).
+
+        Not retried unless the request provably never reached etcd's apply path."""
+        req = _rpc.TxnRequest(
+            compare=[
+                _rpc.Compare(
+                    result=_rpc.Compare.EQUAL,
+                    target=_rpc.Compare.MOD,
+                    key=self._k(c.key),
+                    mod_revision=c.mod_revision,
+                )
+                for c in compares
+            ],
+            success=[self._op(op) for op in success],
+            failure=[self._op(op) for op in failure or []],
         )
-        resp = await self._call(lambda: self._kv.Txn(req, timeout=self.call_timeout), retry=False)
-        self._seen(resp.header)
-        return TxnResult(bool(resp.succeeded), int(resp.header.revision))
+
+        async def attempt(timeout: float) -> TxnResult:
+            resp = await self._client.kvstub.Txn(req, timeout=timeout, metadata=_METADATA)
+            self._seen(resp.header)
+            return TxnResult(bool(resp.succeeded), int(resp.header.revision))
+
+        return await self._call("txn", attempt, idempotent=False)
 
     async def grant_lease(self, ttl_s: float) -> int:
-        rpc = self._rpc
-        req = rpc.LeaseGrantRequest(TTL=max(1, math.ceil(ttl_s)))
-        resp = await self._call(lambda: self._lease.LeaseGrant(req, timeout=self.call_timeout))
-        if resp.error:
-            raise StoreError(f"etcd refused a lease: {resp.error}")
-        return int(resp.ID)
+        """A lease of ceil(ttl_s) seconds (at least 1; etcd may raise it to its minimum TTL).
+
+        Retried: a lost answer leaves at worst an unused lease that expires by itself."""
+        req = _rpc.LeaseGrantRequest(TTL=max(1, math.ceil(ttl_s)))
+
+        async def attempt(timeout: float) -> int:
+            resp = await self._client.leasestub.LeaseGrant(req, timeout=timeout, metadata=_METADATA)
+            self._seen(resp.header)
+            if resp.error:
+                raise StoreError(f"etcd grant lease: {resp.error}")
+            return int(resp.ID)
+
+        return await self._call("grant lease", attempt)
 
     async def refresh_lease(self, lease: int) -> None:
-        rpc = self._rpc
+        """One keep-alive round trip; LeaseExpired when etcd answers TTL <= 0 (lease gone)."""
 
-        async def once() -> Any:
-            call = self._lease.LeaseKeepAlive(iter([rpc.LeaseKeepAliveRequest(ID=lease)]), timeout=self.call_timeout)
-            async for reply in call:
-                return reply
-            return None
+        async def attempt(timeout: float) -> int:
+            call = self._client.leasestub.LeaseKeepAlive(timeout=timeout, metadata=_METADATA)
+            try:
+                await call.write(_rpc.LeaseKeepAliveRequest(ID=lease))
+                resp = await call.read()
+            finally:
+                call.cancel()
+            if not isinstance(resp, _rpc.LeaseKeepAliveResponse):
+                raise _Transient("the keep-alive stream ended without an answer")
+            self._seen(resp.header)
+            return int(resp.TTL)
 
-        reply = await self._call(once)
-        if reply is None or int(reply.TTL) <= 0:
+        ttl = await self._call(f"refresh lease {lease}", attempt)
+        if ttl <= 0:
             raise LeaseExpired(f"lease {lease} has expired or was revoked")
 
     async def revoke_lease(self, lease: int) -> None:
-        rpc = self._rpc
-        with contextlib.suppress(LeaseExpired):
-            await self._call(lambda: self._lease.LeaseRevoke(rpc.LeaseRevokeRequest(ID=lease), timeout=self.call_timeout))
+        """Revoke the lease (deleting its keys); a lease that is already gone is no error."""
+        req = _rpc.LeaseRevokeRequest(ID=lease)
+
+        async def attempt(timeout: float) -> None:
+            try:
+                resp = await self._client.leasestub.LeaseRevoke(req, timeout=timeout, metadata=_METADATA)
+            except _rpc.AioRpcError as e:
+                if "lease not found" in _details(e):
+                    return
+                raise
+            self._seen(resp.header)
+
+        await self._call(f"revoke lease {lease}", attempt)
 
     def watch(self, prefix: str, start_revision: int | None = None) -> EtcdWatch:
+        """Events under `prefix` after `start_revision` (None: from when etcd creates the watch,
+        which starts at once in the background). Must be called with a running event loop."""
         if self._closed:
             raise StoreError("store is closed")
         w = EtcdWatch(self, prefix, start_revision)
@@ -244,90 +649,24 @@ class EtcdStore:
         return w
 
     async def compact(self, revision: int) -> None:
-        """Compact the history up to `revision` (tests; operators use etcdctl)."""
-        rpc = self._rpc
-        await self._call(
-            lambda: self._kv.Compact(rpc.CompactionRequest(revision=revision, physical=True), timeout=10)
-        )
+        """Drop the history before `revision` (cluster-wide: every namespace of this etcd).
+
+        Watches and ranges from an older revision then raise StoreError."""
+
+        async def attempt(timeout: float) -> None:
+            req = _rpc.CompactionRequest(revision=revision, physical=True)
+            resp = await self._client.kvstub.Compact(req, timeout=timeout, metadata=_METADATA)
+            self._seen(resp.header)
+
+        await self._call(f"compact {revision}", attempt)
 
     async def close(self) -> None:
+        """Close every watch and the channel; later calls raise StoreError."""
         if self._closed:
             return
         self._closed = True
-        for w in list(self._watches):
+        watches = list(self._watches)
+        for w in watches:
             w.close()
-        if self._channel is not None:
-            await self._channel.close()
-
-
-class EtcdWatch:
-    """An async iterator of WatchEvents under a prefix, resumed after errors; `close()` ends it."""
-
-    def __init__(self, store: EtcdStore, prefix: str, start_revision: int | None) -> None:
-        self._store = store
-        self.prefix = prefix
-        self._next = (start_revision + 1) if start_revision is not None else None
-        self._closed = asyncio.Event()
-        self._call: Any = None
-
-    def __aiter__(self) -> AsyncIterator[WatchEvent]:
-        return self._iter()
-
-    async def _iter(self) -> AsyncIterator[WatchEvent]:
-        s = self._store
-        rpc = s._rpc
-        key = s._k(self.prefix)
-        delay = 0.05
-        while not self._closed.is_set():
-            if self._next is None:
-                _, rev = await s.range(self.prefix)  # "from now": after the current revision
-                self._next = rev + 1
-            create = rpc.WatchCreateRequest(key=key, range_end=_prefix_end(key), start_revision=self._next)
-            queue: asyncio.Queue[Any] = asyncio.Queue()
-
-            async def requests(q: asyncio.Queue[Any] = queue, c: Any = create) -> AsyncIterator[Any]:
-                yield rpc.WatchRequest(create_request=c)
-                await self._closed.wait()
-
-            try:
-                self._call = s._watch_stub.Watch(requests())
-                async for resp in self._call:
-                    delay = 0.05
-                    if resp.compact_revision:
-                        raise StoreError(
-                            f"revision {self._next - 1} is compacted (etcd keeps from {resp.compact_revision})"
-                        )
-                    if resp.canceled:
-                        raise StoreError(f"etcd cancelled the watch: {resp.cancel_reason}")
-                    s._seen(resp.header)
-                    for ev in resp.events:
-                        kv = s._kv_of(ev.kv)
-                        if kv.mod_revision < self._next:
-                            continue  # already delivered before a resume
-                        if ev.type == rpc.Event.EventType.DELETE:
-                            out = WatchEvent(EventType.DELETE, KeyValue(kv.key, "", 0, kv.mod_revision, 0, None))
-                        else:
-                            out = WatchEvent(EventType.PUT, kv)
-                        yield out
-                        self._next = kv.mod_revision  # the next event may share this revision
-                    if resp.events:
-                        self._next = int(resp.events[-1].kv.mod_revision) + 1
-            except StoreError:
-                raise
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                if self._closed.is_set():
-                    return
-                await asyncio.sleep(delay)
-                delay = min(1.0, delay * 2)
-            finally:
-                if self._call is not None:
-                    self._call.cancel()
-                    self._call = None
-
-    def close(self) -> None:
-        self._closed.set()
-        if self._call is not None:
-            self._call.cancel()
-        self._store._watches.discard(self)
+        await asyncio.gather(*(w._wait_closed() for w in watches))
+        await self._drop_client()

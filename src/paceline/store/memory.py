@@ -6,9 +6,14 @@ Invariants beyond the protocol's:
   before every operation and by `sweep_leases()`).
 - With a `Persistence`, every committed change to a key without a lease is written through before
   the call returns, and the store opens with the persisted keys and revision: durable state
-  survives a restart of the daemon. Leased keys are ephemeral (never persisted).
+  survives a restart of the daemon. Leased keys are ephemeral (never persisted): a leased put over
+  a durable key deletes its persisted copy (it must not come back after a restart).
 - Watchers get events through unbounded queues; the last `history_limit` events are kept so a
-  watch can start from a recent revision. Asking for an older one raises StoreError.
+  watch can start from a recent revision. `history_floor` is the lowest start revision a watch
+  can be given: every event after it is still kept (it rises when old events are dropped, by
+  `compact()`, and a store re-opened from persistence starts with no history: floor = revision).
+  A watch from below the floor raises StoreError from its iterator (as etcd's does), never yields
+  nothing; a watch from a future revision yields only events after it.
 """
 
 from __future__ import annotations
@@ -46,10 +51,11 @@ class _Lease:
 class MemoryWatch:
     """An async iterator of WatchEvents under a prefix; `close()` ends it."""
 
-    def __init__(self, store: MemoryStore, prefix: str) -> None:
+    def __init__(self, store: MemoryStore, prefix: str, after: int = 0) -> None:
         self._store = store
         self.prefix = prefix
-        self.queue: asyncio.Queue[WatchEvent | None] = asyncio.Queue()
+        self.after = after  # only events of later revisions
+        self.queue: asyncio.Queue[WatchEvent | StoreError | None] = asyncio.Queue()
 
     def __aiter__(self) -> AsyncIterator[WatchEvent]:
         return self._iter()
@@ -58,7 +64,11 @@ class MemoryWatch:
         while True:
             ev = await self.queue.get()
             if ev is None:
+                self.queue.put_nowait(None)  # every later iteration ends too
                 return
+            if isinstance(ev, StoreError):
+                self.queue.put_nowait(None)
+                raise ev
             yield ev
 
     def close(self) -> None:
@@ -80,17 +90,25 @@ class MemoryStore:
         self._leases: dict[int, _Lease] = {}
         self._lease_ids = itertools.count(1)
         self._watches: list[MemoryWatch] = []
-        self._history: deque[WatchEvent] = deque(maxlen=history_limit)
+        self._history_limit = history_limit
+        self._history: deque[WatchEvent] = deque()
+        self._floor = 0
         self._closed = False
         if persistence is not None:
             kvs, rev = persistence.load()
             self._data = {kv.key: kv for kv in kvs}
             self._revision = rev
+            self._floor = rev  # the events before a restart are gone
 
     # -- helpers -----------------------------------------------------------------------------
     @property
     def revision(self) -> int:
         return self._revision
+
+    @property
+    def history_floor(self) -> int:
+        """The lowest `start_revision` a watch can be given (every later event is kept)."""
+        return self._floor
 
     def _check(self) -> None:
         if self._closed:
@@ -155,13 +173,16 @@ class MemoryStore:
             return self._revision
         self._revision = rev
         if self._persist is not None:
-            durable = [e for e in events if e.kv.lease is None]
+            # a leased put is a delete for the disk: the key may have been durable before
+            durable = [e if e.kv.lease is None else WatchEvent(EventType.DELETE, e.kv) for e in events]
             self._persist.save(durable, rev)
         for ev in events:
             self._history.append(ev)
             for w in list(self._watches):
-                if ev.kv.key.startswith(w.prefix):
+                if ev.kv.key.startswith(w.prefix) and ev.revision > w.after:
                     w.queue.put_nowait(ev)
+        while len(self._history) > self._history_limit:
+            self._floor = max(self._floor, self._history.popleft().revision)
         return rev
 
     def _unwatch(self, w: MemoryWatch) -> None:
@@ -173,8 +194,10 @@ class MemoryStore:
         self._check()
         return self._data.get(key)
 
-    async def range(self, prefix: str) -> tuple[list[KeyValue], int]:
+    async def range(self, prefix: str, revision: int | None = None) -> tuple[list[KeyValue], int]:
         self._check()
+        if revision is not None and revision != self._revision:
+            raise StoreError(f"revision {revision} is not kept (the embedded store is at {self._revision})")
         return [self._data[k] for k in sorted(k for k in self._data if k.startswith(prefix))], self._revision
 
     def range_now(self, prefix: str) -> list[KeyValue]:
@@ -221,17 +244,32 @@ class MemoryStore:
         self._drop_lease(lease)
 
     def watch(self, prefix: str, start_revision: int | None = None) -> MemoryWatch:
+        """Events under `prefix` after `start_revision` (None: after the current revision).
+
+        Below `history_floor` the iterator raises StoreError (the watch gets nothing)."""
         if self._closed:
             raise StoreError("store is closed")
-        w = MemoryWatch(self, prefix)
-        if start_revision is not None:
-            if self._history and start_revision < self._history[0].revision - 1:
-                raise StoreError(f"revision {start_revision} is compacted")
-            for ev in self._history:
-                if ev.revision > start_revision and ev.kv.key.startswith(prefix):
-                    w.queue.put_nowait(ev)
+        after = self._revision if start_revision is None else start_revision
+        w = MemoryWatch(self, prefix, after)
+        if after < self._floor:
+            w.queue.put_nowait(
+                StoreError(f"revision {after} is compacted (the store keeps the events after {self._floor})")
+            )
+            return w
+        for ev in self._history:
+            if ev.revision > after and ev.kv.key.startswith(prefix):
+                w.queue.put_nowait(ev)
         self._watches.append(w)
         return w
+
+    async def compact(self, revision: int) -> None:
+        """Drop the events before `revision` (as etcd's compaction: a watch can still start at
+        `revision - 1`, not below). StoreError for a future revision."""
+        if revision > self._revision:
+            raise StoreError(f"revision {revision} is a future revision (the store is at {self._revision})")
+        while self._history and self._history[0].revision < revision:
+            self._history.popleft()
+        self._floor = max(self._floor, revision - 1)
 
     async def close(self) -> None:
         if self._closed:
