@@ -181,3 +181,14 @@ def test_no_process_is_left_behind(tmp_path: Path) -> None:
         assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     assert not any((tmp_path / "etcd").glob("etcd-m*/member"))
     _ = os.getpid()
+
+
+def test_node_fence_from_the_command_line_moves_the_singleton(tmp_path: Path) -> None:
+    with cluster(tmp_path) as c:
+        first = c.running_on()
+        other = c.others(first)[0]
+        out = c.nodes[other].daemon.cli("node", "fence", first)
+        assert out.returncode == 0, out.stderr
+        assert c.observer.wait_on(lambda ns: len(ns) == 1 and first not in ns, 15), c.observer.last
+        evs = c.nodes[other].daemon.events()
+        assert any(e["message"].startswith(f"node {first} fenced by watchdog") for e in evs)

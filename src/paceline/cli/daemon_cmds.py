@@ -228,6 +228,7 @@ for _op, _doc in (
     ("standby", "Move every resource off the node (here: stop them)."),
     ("online", "Let the node run resources again (ends standby and maintenance)."),
     ("maintenance", "Stop managing the node's resources (they keep running, unmonitored)."),
+    ("fence", "Fence the node (a cluster on etcd): the DC fences it before its resources move."),
 ):
     _node_cmd(_op, _doc)
 
