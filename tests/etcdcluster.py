@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -192,6 +193,36 @@ class EtcdCluster:
         except (OSError, urllib.error.URLError):
             return False
 
+    def status(self, i: int, timeout: float = 0.5) -> dict[str, object] | None:
+        """Member i's maintenance status (etcd's JSON gateway), None when it does not answer."""
+        req = urllib.request.Request(f"{self.client_url(i)}/v3/maintenance/status", data=b"{}", method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                body = json.loads(r.read())
+        except (OSError, urllib.error.URLError, ValueError):
+            return None
+        return body if isinstance(body, dict) else None
+
+    def member_id(self, i: int) -> int | None:
+        """Member i's raft member id (as in response headers), None when it does not answer."""
+        st = self.status(i)
+        header = st.get("header") if st else None
+        return int(str(header["member_id"])) if isinstance(header, dict) else None
+
+    def leader(self, timeout: float = 5.0) -> int:
+        """The index of the member that is the raft leader now, as the live members see it
+        (waits up to `timeout` s for an election; RuntimeError when there is none)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ids = {self.member_id(i): i for i in range(self.n) if self.alive(i)}
+            for i in range(self.n):
+                st = self.status(i) if self.alive(i) else None
+                if st and int(str(st.get("leader", 0))) in ids:
+                    return ids[int(str(st["leader"]))]
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no etcd leader among the live members {sorted(ids.values())}")
+            time.sleep(0.05)
+
     def wait_ready(self, members: list[int] | None = None) -> None:
         waiting = list(range(self.n)) if members is None else list(members)
         deadline = time.monotonic() + self.start_timeout
@@ -204,8 +235,9 @@ class EtcdCluster:
                     waiting.remove(i)
             if waiting:
                 if time.monotonic() > deadline:
+                    tail = self._tail(waiting[0])
                     raise RuntimeError(
-                        f"etcd members {waiting} not healthy after {self.start_timeout} s:\n{self._tail(waiting[0])}"
+                        f"etcd members {waiting} not healthy after {self.start_timeout} s:\n{tail}"
                     )
                 time.sleep(0.05)
 
@@ -225,23 +257,6 @@ class EtcdCluster:
             self.stop()
             raise
         return self
-
-    def leader(self) -> int:
-        """The index of the member that is the raft leader now."""
-        import json
-
-        out = subprocess.run(
-            ["etcdctl", "--endpoints", self.endpoints, "endpoint", "status", "-w", "json"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            env={"ETCDCTL_API": "3", "PATH": "/usr/bin:/bin"},
-        )
-        for st in json.loads(out.stdout):
-            if st["Status"]["leader"] == st["Status"]["header"]["member_id"]:
-                port = int(st["Endpoint"].rsplit(":", 1)[1])
-                return self.client_ports.index(port)
-        raise RuntimeError(f"no etcd leader: {out.stdout} {out.stderr}")
 
     def kill(self, i: int) -> None:
         """SIGKILL member i (by its PID) and reap it; its data directory stays for `restart(i)`."""

@@ -82,7 +82,7 @@ def test_a_singleton_runs_once_and_moves_when_its_machine_dies(tmp_path: Path) -
             return states[first] == "offline" and s["dc"] != first
 
         assert wait_for(settled, 10)
-        fenced = [n for n in c.status(survivor)["nodes"] if n["name"] == first][0]  # type: ignore[index, union-attr]
+        fenced = next(n for n in c.status(survivor)["nodes"] if n["name"] == first)  # type: ignore[index, union-attr]
         assert "watchdog" in fenced["fenced"]["method"]
         # it stays where it is: no second move, no second copy
         time.sleep(1.5)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import logging
 import math
@@ -184,6 +185,8 @@ class EtcdWatch:
         self._queue: asyncio.Queue[WatchEvent | StoreError | None] = asyncio.Queue()
         self._closed = False
         self._established = False  # the current stream was created (reset the backoff on failure)
+        self.streams = 0  # streams created so far (more than one: the watch was resumed)
+        self.member_id = 0  # the etcd member serving the current stream (from its header)
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     @property
@@ -281,6 +284,8 @@ class EtcdWatch:
             if self._next is None:
                 self._next = int(resp.header.revision) + 1
             self._established = True
+            self.streams += 1
+            self.member_id = int(resp.header.member_id)
             while True:
                 resp = await call.read()
                 if not isinstance(resp, _rpc.WatchResponse):
@@ -532,9 +537,9 @@ class EtcdStore:
         at = revision or 0
         out: list[KeyValue] = []
         while True:
-            page_key, page_at = key, at
             resp = await self._call(
-                f"range {prefix!r}", lambda t: self._range_page(page_key, end, RANGE_PAGE, page_at, t)
+                f"range {prefix!r}",
+                functools.partial(self._range_page, key, end, RANGE_PAGE, at),
             )
             if at == 0:
                 at = int(resp.header.revision)
