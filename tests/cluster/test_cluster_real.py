@@ -192,3 +192,25 @@ def test_node_fence_from_the_command_line_moves_the_singleton(tmp_path: Path) ->
         assert c.observer.wait_on(lambda ns: len(ns) == 1 and first not in ns, 15), c.observer.last
         evs = c.nodes[other].daemon.events()
         assert any(e["message"].startswith(f"node {first} fenced by watchdog") for e in evs)
+
+
+def test_a_working_fence_device_fences_the_lost_node_before_its_singleton_moves(tmp_path: Path) -> None:
+    status_file = tmp_path / "fence-status"
+    status_file.write_text("on")  # fence_dummy wants exactly "on", no newline
+    fencing = f"""
+fencing:
+  devices:
+    - id: pdu
+      agent: fence_dummy
+      hosts: [n1, n2, n3]
+      params: {{status_file: "{status_file}", pcmk_reboot_timeout: "10s"}}
+"""
+    with cluster(tmp_path, fencing=fencing) as c:
+        first = c.running_on()
+        c.nodes[first].kill()
+        assert c.observer.wait_on(lambda ns: len(ns) == 1 and first not in ns, 20), c.observer.last
+        other = c.others(first)[0]
+        evs = c.nodes[other].daemon.events()
+        assert any(e["message"].startswith(f"node {first} fenced by device pdu") for e in evs), [
+            e["message"] for e in evs
+        ]
