@@ -95,7 +95,13 @@ class Fencer:
         config = self.config()
         devices = devices_for(config, node) if config.options.stonith_enabled else []
         if node == self.me:
-            await self._report(node, "the DC cannot fence itself: waiting for another DC")
+            # the DC cannot fence itself: it gives up its lease (it self-fences at once, its watchdog
+            # at the latest), and the next DC completes the fencing
+            me = (await self.db.snapshot()).members.get(node)
+            if me is not None and me.lease is not None:
+                why = f"{node} (the DC) must be fenced: it gives up its lease and fences itself"
+                await self._report(node, why)
+                await self.store.revoke_lease(me.lease)
             return False
         if devices:
             errors = []
