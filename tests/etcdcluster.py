@@ -36,11 +36,24 @@ import weakref
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["EtcdCluster", "EtcdNotFound", "free_ports"]
+__all__ = ["EtcdCluster", "EtcdNotFound", "free_ports", "require_etcd"]
+
+MISSING = (
+    "is not on PATH: these tests need a real etcd server (Debian package etcd-server;"
+    " scripts/setup.sh installs it)"
+)
 
 
 class EtcdNotFound(RuntimeError):
     """No `etcd` binary: the etcd tests need one (scripts/setup.sh installs Debian's etcd-server)."""
+
+
+def require_etcd(etcd: str = "etcd") -> None:
+    """Fail the calling test (never skip it) when there is no etcd to run."""
+    if shutil.which(etcd) is None:
+        import pytest
+
+        pytest.fail(f"{etcd!r} {MISSING}", pytrace=False)
 
 
 def free_ports(n: int) -> list[int]:
@@ -95,10 +108,7 @@ class EtcdCluster:
     ) -> None:
         binary = shutil.which(etcd)
         if binary is None:
-            raise EtcdNotFound(
-                f"{etcd!r} is not on PATH: these tests need a real etcd server"
-                " (Debian package etcd-server; scripts/setup.sh installs it)"
-            )
+            raise EtcdNotFound(f"{etcd!r} {MISSING}")
         self.binary = binary
         self.n = n
         self.election_ms = election_ms

@@ -8,8 +8,9 @@ Invariants beyond the protocol's:
 - `revision` is the highest revision seen in any response header (reads, writes, watches): it never
   goes backwards.
 - Every call has a deadline of `call_timeout` seconds in total. Reads (get, range), put, delete,
-  lease grant/refresh/revoke are retried within that deadline (at most `MAX_ATTEMPTS` tries,
-  exponential backoff from 50 ms) when etcd or the connection is unavailable. A transaction is
+  lease grant/refresh/revoke are retried within that deadline (at most `MAX_ATTEMPTS` tries, each
+  at most half the deadline, exponential backoff from 50 ms) when etcd or the connection is
+  unavailable or a try times out (a request stuck on a member whose leader died). A transaction is
   retried only when the error proves it never reached a member's apply path (no member reachable,
   or the member refused it for having no leader); otherwise the StoreError says it may have been
   applied, and the caller decides (re-read and compare).
@@ -160,9 +161,35 @@ def _transient(e: BaseException) -> bool:
     return _is_rpc_error(e) and _code(e) in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 
 
+_REFUSED = (
+    "INVALID_ARGUMENT",
+    "NOT_FOUND",
+    "OUT_OF_RANGE",
+    "FAILED_PRECONDITION",
+    "RESOURCE_EXHAUSTED",
+    "PERMISSION_DENIED",
+    "UNAUTHENTICATED",
+    "ALREADY_EXISTS",
+    "UNIMPLEMENTED",
+)
+
+
+def _maybe_applied(e: BaseException) -> bool:
+    """A write that failed with `e` may have been applied (etcd did not refuse it outright)."""
+    return not _unsent(e) and not (_is_rpc_error(e) and _code(e) in _REFUSED)
+
+
 def _unsent(e: BaseException) -> bool:
     """The error proves the request was never applied."""
     return _is_rpc_error(e) and _code(e) == "UNAVAILABLE" and any(s in _details(e) for s in _UNSENT)
+
+
+async def _finish(call: Any) -> None:
+    """Cancel a streaming call and wait for gRPC to report it ended (even in a cancelled task):
+    a call left to finish after its event loop closed makes gRPC log "Event loop is closed"."""
+    call.cancel()
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(asyncio.shield(call.code()), 1.0)
 
 
 class _Transient(Exception):
@@ -299,7 +326,7 @@ class EtcdWatch:
                     # etcd never splits one revision's events over two responses (fragment off)
                     self._next = events[-1].revision + 1
         finally:
-            call.cancel()
+            await _finish(call)
 
     def _check(self, resp: Any) -> None:
         if resp.compact_revision:
@@ -479,22 +506,23 @@ class EtcdStore:
         await self._stubs()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.call_timeout
+        # a retried call's first tries get half the budget: a request stuck on a member that lost
+        # its leader (etcd does not re-propose it) leaves time to retry once a new one is elected
+        per_try = self.call_timeout / 2 if idempotent else self.call_timeout
         tries = 0
         while True:
             tries += 1
             try:
-                return await attempt(max(0.01, deadline - loop.time()))
+                return await attempt(max(0.01, min(per_try, deadline - loop.time())))
             except asyncio.CancelledError:
                 raise
             except StoreError:
                 raise
             except Exception as e:
                 retry = _unsent(e) or (idempotent and _transient(e))
-                if self._closed or not retry or tries >= MAX_ATTEMPTS:
-                    raise self._error(what, e, maybe_applied=not idempotent and not _unsent(e)) from None
                 delay = 0.05 * 2 ** (tries - 1)
-                if loop.time() + delay >= deadline:
-                    raise self._error(what, e, maybe_applied=not idempotent and not _unsent(e)) from None
+                if self._closed or not retry or tries >= MAX_ATTEMPTS or loop.time() + delay >= deadline:
+                    raise self._error(what, e, maybe_applied=not idempotent and _maybe_applied(e)) from None
                 log.debug("etcd %s: %s: %s (try %d)", what, _code(e), _details(e), tries + 1)
                 await asyncio.sleep(delay)
 
@@ -619,7 +647,7 @@ class EtcdStore:
                 await call.write(_rpc.LeaseKeepAliveRequest(ID=lease))
                 resp = await call.read()
             finally:
-                call.cancel()
+                await _finish(call)
             if not isinstance(resp, _rpc.LeaseKeepAliveResponse):
                 raise _Transient("the keep-alive stream ended without an answer")
             self._seen(resp.header)
@@ -675,3 +703,6 @@ class EtcdStore:
             w.close()
         await asyncio.gather(*(w._wait_closed() for w in watches))
         await self._drop_client()
+        # let gRPC deliver the last completions of cancelled streams to this loop (a loop closed
+        # with some pending makes gRPC log "Event loop is closed" from the next loop using it)
+        await asyncio.sleep(0.02)

@@ -14,6 +14,9 @@ Invariants beyond the protocol's:
   `compact()`, and a store re-opened from persistence starts with no history: floor = revision).
   A watch from below the floor raises StoreError from its iterator (as etcd's does), never yields
   nothing; a watch from a future revision yields only events after it.
+- A transaction branch that writes one key twice (two puts, or a put under a delete) is refused
+  with StoreError before anything is compared, both branches checked, as etcd refuses it
+  ("duplicate key given in txn request").
 """
 
 from __future__ import annotations
@@ -46,6 +49,19 @@ class _Lease:
     ttl: float
     deadline: float
     keys: set[str] = field(default_factory=set)
+
+
+def _check_branch(ops: list[Put | Delete]) -> None:
+    """etcd's rule: within one branch no key is put twice, nor put and deleted."""
+    puts: set[str] = set()
+    dels = [op for op in ops if isinstance(op, Delete)]
+    for op in ops:
+        if not isinstance(op, Put):
+            continue
+        hit = op.key in puts or any(op.key.startswith(d.key) if d.prefix else op.key == d.key for d in dels)
+        if hit:
+            raise StoreError(f"duplicate key given in txn request: {op.key!r} is written twice")
+        puts.add(op.key)
 
 
 class MemoryWatch:
@@ -219,6 +235,8 @@ class MemoryStore:
         self, compares: list[Compare], success: list[Put | Delete], failure: list[Put | Delete] | None = None
     ) -> TxnResult:
         self._check()
+        for branch in (success, failure or []):
+            _check_branch(branch)
         ok = all(
             (self._data[c.key].mod_revision if c.key in self._data else 0) == c.mod_revision for c in compares
         )
