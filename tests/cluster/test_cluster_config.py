@@ -68,3 +68,7 @@ def test_the_self_fence_deadline_comes_before_the_server_can_expire_the_lease() 
         # several keep-alives fit between an acknowledgement and the deadline
         assert t.self_deadline(sent) - sent >= 3 * t.keepalive_interval
         assert t.safe_after(200.0) > 200.0
+        # a revoked lease vanishes early: the node's deadline is at most ttl - margin after it
+        revoked_at = 300.0
+        last_ack_sent = revoked_at - 0.001
+        assert t.safe_after(revoked_at, revoked=True) > t.self_deadline(last_ack_sent)

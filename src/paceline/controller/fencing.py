@@ -29,7 +29,7 @@ from ..model.config import Configuration, Primitive
 from ..model.durations import parse_duration_ms
 from ..model.leases import LeaseTiming
 from ..store import Clock, Compare, Delete, Put, Store
-from .records import DC_KEY, FENCED, PREFIX, EventKind
+from .records import DC_KEY, FENCED, PREFIX, REVOKED, EventKind
 from .statedb import StateDB
 
 __all__ = ["Fencer", "devices_for"]
@@ -101,7 +101,7 @@ class Fencer:
             if me is not None and me.lease is not None:
                 why = f"{node} (the DC) must be fenced: it gives up its lease and fences itself"
                 await self._report(node, why)
-                await self.store.revoke_lease(me.lease)
+                await self._revoke(node, me.lease)
             return False
         if devices:
             errors = []
@@ -124,14 +124,20 @@ class Fencer:
         if node in members:
             lease = members[node].lease
             if lease is not None:
-                await self.store.revoke_lease(lease)
-                self.lost_at[node] = self.clock.monotonic() + self.timing.ttl
+                await self._revoke(node, lease)
                 log.warning("revoked the lease of %s so that it fences itself (%s)", node, reason)
         self.seen_lost(node)
-        wait = self.timing.safe_after(self.lost_at[node]) - self.clock.monotonic()
+        revoked = await self.store.get(REVOKED + node) is not None
+        wait = self.timing.safe_after(self.lost_at[node], revoked) - self.clock.monotonic()
         if wait > 0:
             await self.clock.sleep(wait)
         return await self._fenced(node, "watchdog (its lease expired)", reason)
+
+    async def _revoke(self, node: str, lease: int) -> None:
+        """Revoke `node`'s lease, first leaving a mark: its member key then vanishes before its
+        own deadline, so whoever sees it gone must wait the whole lease (`safe_after(revoked)`)."""
+        await self.store.put(REVOKED + node, json.dumps({"time": self.clock.time(), "by": self.me}))
+        await self.store.revoke_lease(lease)
 
     async def _fenced(self, node: str, method: str, reason: str) -> bool:
         body = {"time": self.clock.time(), "method": method, "by": self.me, "detail": reason}
@@ -140,6 +146,7 @@ class Fencer:
         ops: list[Put | Delete] = [
             Put(FENCED + node, json.dumps(body, sort_keys=True)),
             Delete(f"{PREFIX}ops/{node}/", prefix=True),
+            Delete(REVOKED + node),
         ]
         if flags.pop("fence_requested", None) is not None:
             ops.append(Put(f"{PREFIX}nodes/{node}", json.dumps(flags, sort_keys=True)))

@@ -24,6 +24,8 @@ Keys (all under `PREFIX`)::
                                     deletion, after its result was recorded)
     fenced/<node>                   {"time", "method", "by", "detail"}: the last fencing of `node`
     attrs/<node>                    {name: value} the node's transient attributes
+    revoked/<node>                  {"time", "by"}: a DC revoked the node's lease to fence it (its
+                                    member key vanished before its deadline; deleted once fenced)
 
 Invariant: `decode_*(encode_*(x)) == x` for every record.
 """
@@ -47,6 +49,7 @@ __all__ = [
     "FENCED",
     "MEMBERS",
     "PREFIX",
+    "REVOKED",
     "Event",
     "EventKind",
     "action_key",
@@ -68,6 +71,7 @@ DC_KEY = PREFIX + "dc"
 ACTIONS = PREFIX + "actions/"
 DONE = PREFIX + "done/"
 FENCED = PREFIX + "fenced/"
+REVOKED = PREFIX + "revoked/"
 CALL_ID_COUNTER = PREFIX + "counters/call_id"
 EVENT_COUNTER = PREFIX + "counters/event_seq"
 

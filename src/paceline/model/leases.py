@@ -16,7 +16,8 @@ The argument, for a node N holding a lease of `ttl` seconds:
    So when the DC sees the deletion, N's deadline passed at least `margin` ago. The DC still waits
    `reaction` seconds after `lost` (the time a watchdog needs to notice its deadline and for a
    SIGKILL to land) before it counts N as fenced: that is `safe_after`.
-So `safe_after(lost) = lost + reaction`, and by then N's resources were killed at
+So `safe_after(lost) = lost + reaction` (when the lease expired; one a DC revoked needs `+ ttl`,
+see `safe_after`), and by then N's resources were killed at
 `s + ttl - margin <= lost - margin`. This mirrors Pacemaker's rule that stonith-watchdog-timeout
 must exceed SBD_WATCHDOG_TIMEOUT (by default twice it): the watchdog fires before the cluster
 assumes the node is gone, with slack for the firing itself. Clock *rates* must agree (monotonic
@@ -57,7 +58,11 @@ class LeaseTiming:
         (its monotonic clock): past it, the node must run nothing."""
         return sent_at + self.ttl - self.margin
 
-    def safe_after(self, lost_at: float) -> float:
+    def safe_after(self, lost_at: float, revoked: bool = False) -> float:
         """When the DC, having seen the node's lease gone at `lost_at` (its own monotonic clock),
-        may recover the node's resources elsewhere without a fence device."""
-        return lost_at + self.reaction
+        may recover the node's resources elsewhere without a fence device.
+
+        A lease that a DC *revoked* (to fence a live node) vanishes before it would have expired:
+        its node's deadline may still be up to `ttl - margin` after the revocation (its last
+        acknowledged keep-alive came before it), so then the whole `ttl` is waited."""
+        return lost_at + (self.ttl if revoked else 0.0) + self.reaction
