@@ -23,28 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from daemon.realdaemon import RealDaemon, wait_for
+from paceline.node.watchdog import descendants
 
 __all__ = ["Machine", "SingletonObserver", "cluster_yaml", "descendants", "machines"]
-
-
-def descendants(root: int) -> list[int]:
-    kids: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                data = f.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        kids.setdefault(int(data[data.rfind(")") + 2 :].split()[1]), []).append(int(name))
-    out: list[int] = []
-    todo = list(kids.get(root, []))
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(kids.get(pid, []))
-    return out
 
 
 def cluster_yaml(

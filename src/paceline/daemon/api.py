@@ -32,7 +32,15 @@ from .status import build_status
 if TYPE_CHECKING:
     from .app import Daemon
 
-__all__ = ["Api"]
+__all__ = ["NODE_FLAGS", "Api"]
+
+
+NODE_FLAGS: dict[str, dict[str, bool]] = {
+    "standby": {"standby": True},
+    "online": {"standby": False, "maintenance": False},
+    "maintenance": {"maintenance": True},
+}
+"""What each node command sets in the node's flags."""
 
 
 class Api:
@@ -143,11 +151,7 @@ class Api:
         d = self.d
         if name not in {n.name for n in d.controller.effective.nodes}:
             raise HttpError(404, f"no node {name!r}")
-        flags = {
-            "standby": {"standby": True},
-            "online": {"standby": False, "maintenance": False},
-            "maintenance": {"maintenance": True},
-        }.get(op)
+        flags = NODE_FLAGS.get(op)
         if flags is None:
             raise HttpError(404, f"unknown node operation {op!r} (standby, online, maintenance)")
         await d.db.set_node_flags(name, **flags)

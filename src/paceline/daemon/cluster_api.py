@@ -10,7 +10,6 @@ cluster-wide (409).
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ..controller.records import EventKind
@@ -18,8 +17,8 @@ from ..controller.statedb import DynamicLocation, Snapshot
 from ..controller.view import effective_config
 from ..model.scores import INFINITY
 from ..node.roles import LocalRole, roles_on
-from .api import Api, _primitive_ids
-from .http import HttpError, Request
+from .api import NODE_FLAGS, Api, _primitive_ids
+from .http import HttpError
 from .status import build_status, iso
 
 if TYPE_CHECKING:
@@ -46,8 +45,8 @@ def cluster_status(d: ClusterDaemon, snap: Snapshot) -> dict[str, Any]:
             state = "standby"
         else:
             state = "online"
-        entry: dict[str, Any] = {"name": n.name, "state": state, "attributes": per_node[n.name]["nodes"][0]}
-        entry["attributes"] = {**n.attributes, **snap.attributes.get(n.name, {})}
+        attrs = {**n.attributes, **snap.attributes.get(n.name, {})}
+        entry: dict[str, Any] = {"name": n.name, "state": state, "attributes": attrs}
         if n.name in snap.fenced:
             f = snap.fenced[n.name]
             entry["fenced"] = {"time": iso(float(f.get("time", 0))), "method": f.get("method", "")}
@@ -73,9 +72,6 @@ class ClusterApi(Api):
     def __init__(self, daemon: ClusterDaemon) -> None:
         super().__init__(daemon)
         self.c = daemon
-
-    async def handle(self, req: Request) -> Any:
-        return await super().handle(req)
 
     async def status(self) -> dict[str, Any]:
         return cluster_status(self.c, await self.c.db.snapshot())
@@ -111,11 +107,7 @@ class ClusterApi(Api):
             raise HttpError(404, f"no node {name!r}")
         if op == "fence":
             return await self.fence(name)
-        flags = {
-            "standby": {"standby": True},
-            "online": {"standby": False, "maintenance": False},
-            "maintenance": {"maintenance": True},
-        }.get(op)
+        flags = NODE_FLAGS.get(op)
         if flags is None:
             raise HttpError(404, f"unknown node operation {op!r} (standby, online, maintenance, fence)")
         await d.db.set_node_flags(name, **flags)
@@ -129,6 +121,3 @@ class ClusterApi(Api):
         await d.db.set_node_flags(name, fence_requested=True)
         await d.db.log_event(EventKind.COMMAND, d.node, f"command: node fence {name}", desc="fence")
         return {"message": f"fencing of {name} requested; see paceline events"}
-
-    async def events_json(self, since: int, limit: int) -> dict[str, Any]:
-        return {"events": [asdict(e) for e in await self.c.db.events(since, limit)]}
