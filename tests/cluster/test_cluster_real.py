@@ -222,3 +222,43 @@ fencing:
         assert any(e["message"].startswith(f"node {first} fenced by device pdu") for e in evs), [
             e["message"] for e in evs
         ]
+
+
+def test_silent_nodes_are_fenced_by_a_device_after_missed_heartbeats_not_after_their_lease(
+    tmp_path: Path,
+) -> None:
+    """With a 10 s lease, anything that moves within 6 s of a kill moved because the dead node's
+    missed heartbeats got it fenced by the device: first the DC (fenced by another node, which then
+    frees the DC key), then the node running the singleton (fenced by the new DC)."""
+    status_file = tmp_path / "fence-status"
+    status_file.write_text("on")
+    fencing = f"""
+fencing:
+  devices:
+    - id: pdu
+      agent: fence_dummy
+      hosts: [n1, n2, n3]
+      params: {{status_file: "{status_file}", pcmk_reboot_timeout: "10s"}}
+"""
+    with cluster(tmp_path, fencing=fencing, ttl="10s") as c:
+        c.running_on()
+        dc = str(c.status("n1")["dc"])
+        assert dc in c.nodes
+        c.nodes[dc].kill()
+        rest = c.others(dc)
+        assert wait_for(lambda: c.status(rest[0])["dc"] in rest, 6), c.status(rest[0])
+        assert c.observer.wait_on(lambda ns: len(ns) == 1 and dc not in ns, 6), c.observer.last
+        evs = [e["message"] for e in c.nodes[rest[0]].daemon.events()]
+        assert any(m.startswith(f"node {dc} fenced by device pdu") and "heartbeats" in m for m in evs), evs
+
+        where = c.running_on()
+        c.nodes[where].kill()
+        last = next(n for n in rest if n != where)
+        assert c.observer.wait_on(lambda ns: ns == {last}, 6), (
+            c.observer.last,
+            [e["message"] for e in c.nodes[last].daemon.events()][-15:],
+        )
+        states = {n["name"]: n["state"] for n in c.status(last)["nodes"]}  # type: ignore[index, union-attr]
+        assert states[where] != "online"
+        evs = [e["message"] for e in c.nodes[last].daemon.events()]
+        assert any(m.startswith(f"node {where} fenced by device pdu") and "heartbeats" in m for m in evs), evs

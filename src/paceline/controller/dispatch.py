@@ -8,9 +8,9 @@ node's `done/<node>/<id>`.
 Invariants:
 - An action is dispatched only to the node it names, at most once, with this DC's token.
 - `execute` returns True only when the node recorded the action as done and ok; False when it
-  failed, when the node left (its member key is gone), when no answer came within the action's
-  timeout plus `slack_s`, or when this DC was deposed (then `deposed` is set and the controller
-  must stop).
+  failed, when the node left (its member key is gone), was fenced or is to be fenced, when no
+  answer came within the action's timeout plus `slack_s`, or when this DC was deposed (then
+  `deposed` is set and the controller must stop).
 - Fencing actions are the `Fencer`'s (they run here, on the DC, never on the victim).
 - Recurring monitors and node attributes are each node's own business: `sync_monitors` does
   nothing here and `attributes` is empty (the view reads every node's from the store).
@@ -30,7 +30,7 @@ from ..model.config import Configuration
 from ..model.state import OpRecord
 from ..scheduler.transition import Action, ActionKind
 from ..store import Compare, Delete, EventType, Put, Store, StoreError
-from .records import DC_KEY, DONE, MEMBERS, PREFIX, action_key, done_key
+from .records import DC_KEY, DONE, FENCED, MEMBERS, NODES, PREFIX, action_key, done_key
 
 __all__ = ["ClusterExecutor", "Deposed", "NodeFencer"]
 
@@ -82,10 +82,12 @@ class ClusterExecutor:
                     if fut is not None and not fut.done():
                         fut.set_result(bool(json.loads(ev.kv.value).get("ok")))
                 elif key.startswith(MEMBERS) and ev.type is EventType.DELETE:
-                    gone = key[len(MEMBERS) :]
-                    for (node, _), fut in self._waiting.items():
-                        if node == gone and not fut.done():
-                            fut.set_result(False)
+                    self._abandon(key[len(MEMBERS) :])
+                elif key.startswith(FENCED) and ev.type is EventType.PUT:
+                    self._abandon(key[len(FENCED) :])
+                elif key.startswith(NODES) and ev.type is EventType.PUT:
+                    if json.loads(ev.kv.value).get("fence_requested"):
+                        self._abandon(key[len(NODES) :])
                 elif key == DC_KEY and ev.type is EventType.DELETE:
                     self.deposed = True
                     for fut in self._waiting.values():
@@ -93,6 +95,12 @@ class ClusterExecutor:
                             fut.set_result(False)
         finally:
             watch.close()
+
+    def _abandon(self, gone: str) -> None:
+        """`gone` left, was fenced or is to be fenced: no answer from it is awaited any more."""
+        for (node, _), fut in self._waiting.items():
+            if node == gone and not fut.done():
+                fut.set_result(False)
 
     # -- the Executor protocol -------------------------------------------------------------------
     async def execute(self, action: Action) -> bool:

@@ -28,9 +28,9 @@ from ..agents import AgentRunner, AgentSpec, OpRequest
 from ..model.config import Configuration, Primitive
 from ..model.durations import parse_duration_ms
 from ..model.leases import LeaseTiming
-from ..store import Clock, Compare, Delete, Put, Store
+from ..store import Clock, Compare, Delete, Put, Store, StoreError
 from .records import DC_KEY, FENCED, PREFIX, REVOKED, EventKind
-from .statedb import StateDB
+from .statedb import Snapshot, StateDB
 
 __all__ = ["Fencer", "devices_for"]
 
@@ -111,9 +111,15 @@ class Fencer:
                 action = config.options.stonith_action.replace("poweroff", "off")
                 timeout = _fence_timeout_ms(dev, action)
                 req = OpRequest(dev.id, AgentSpec.parse(str(dev.agent)), action, params, {}, 0, timeout)
+                lease = self._lease_of(await self.db.snapshot(), node)
                 res = await self.runner.run(req)
                 if res.ok:
-                    return await self._fenced(node, f"device {dev.id} ({action})", reason)
+                    done = await self._fenced(node, f"device {dev.id} ({action})", reason, lease)
+                    if done and lease is not None:
+                        # it is off: its keys go now, not when its lease would have run out
+                        with contextlib.suppress(StoreError):
+                            await self.store.revoke_lease(lease)
+                    return done
                 errors.append(f"{dev.id}: {res.describe()}")
             await self._report(
                 node,
@@ -139,20 +145,46 @@ class Fencer:
         await self.store.put(REVOKED + node, json.dumps({"time": self.clock.time(), "by": self.me}))
         await self.store.revoke_lease(lease)
 
-    async def _fenced(self, node: str, method: str, reason: str) -> bool:
-        body = {"time": self.clock.time(), "method": method, "by": self.me, "detail": reason}
-        flags_kv = await self.store.get(f"{PREFIX}nodes/{node}")
-        flags = json.loads(flags_kv.value) if flags_kv else {}
-        ops: list[Put | Delete] = [
-            Put(FENCED + node, json.dumps(body, sort_keys=True)),
-            Delete(f"{PREFIX}ops/{node}/", prefix=True),
-            Delete(REVOKED + node),
-        ]
-        if flags.pop("fence_requested", None) is not None:
-            ops.append(Put(f"{PREFIX}nodes/{node}", json.dumps(flags, sort_keys=True)))
-        res = await self.store.txn([Compare(DC_KEY, self.token)], ops)
-        if not res.succeeded:
-            return False
+    @staticmethod
+    def _lease_of(snap: Snapshot, node: str) -> int | None:
+        member = snap.members.get(node)
+        return member.lease if member is not None else None
+
+    async def _fenced(self, node: str, method: str, reason: str, lease: int | None = None) -> bool:
+        """Record the fencing; `lease` is the victim's lease when it was fenced, if it still held
+        one: until that lease is gone its member key stays, and `fenced/<node>` with the same lease
+        says the member is not there (see `controller.view`)."""
+        body: dict[str, object] = {
+            "time": self.clock.time(),
+            "method": method,
+            "by": self.me,
+            "detail": reason,
+        }
+        if lease is not None:
+            body["lease"] = lease
+        flags_key = f"{PREFIX}nodes/{node}"
+        while True:
+            flags_kv = await self.store.get(flags_key)
+            flags = json.loads(flags_kv.value) if flags_kv else {}
+            ops: list[Put | Delete] = [
+                Put(FENCED + node, json.dumps(body, sort_keys=True)),
+                Delete(f"{PREFIX}ops/{node}/", prefix=True),
+                Delete(REVOKED + node),
+            ]
+            if "fence_requested" in flags or "fence_reason" in flags:
+                flags.pop("fence_requested", None)
+                flags.pop("fence_reason", None)
+                ops.append(Put(flags_key, json.dumps(flags, sort_keys=True)))
+            compares = [
+                Compare(DC_KEY, self.token),
+                Compare(flags_key, flags_kv.mod_revision if flags_kv else 0),
+            ]
+            res = await self.store.txn(compares, ops)
+            if res.succeeded:
+                break
+            dc = await self.store.get(DC_KEY)
+            if dc is None or dc.mod_revision != self.token:
+                return False  # deposed: a DC that is not the DC fences nothing
         self.lost_at.pop(node, None)
         self._reported.pop(node, None)
         await self.db.log_event(

@@ -27,6 +27,11 @@ Keys (all under `PREFIX`)::
     revoked/<node>                  {"time", "by"}: a DC revoked the node's lease to fence it (its
                                     member key vanished before its deadline; deleted once fenced)
 
+Outside `PREFIX`, so that no watcher of `PREFIX` wakes ten times a second::
+
+    /heartbeat/<node>               {"seq", "t"}: rewritten every `heartbeat-interval` under the
+                                    node's lease (see `model.heartbeats`)
+
 Invariant: `decode_*(encode_*(x)) == x` for every record.
 """
 
@@ -47,7 +52,9 @@ __all__ = [
     "DONE",
     "EVENT_COUNTER",
     "FENCED",
+    "HEARTBEATS",
     "MEMBERS",
+    "NODES",
     "PREFIX",
     "REVOKED",
     "Event",
@@ -72,6 +79,8 @@ ACTIONS = PREFIX + "actions/"
 DONE = PREFIX + "done/"
 FENCED = PREFIX + "fenced/"
 REVOKED = PREFIX + "revoked/"
+NODES = PREFIX + "nodes/"
+HEARTBEATS = "/heartbeat/"
 CALL_ID_COUNTER = PREFIX + "counters/call_id"
 EVENT_COUNTER = PREFIX + "counters/event_seq"
 

@@ -90,6 +90,8 @@ class Snapshot:
     """The DC key's create revision: the DC's epoch, the fencing token of what it dispatches."""
     fenced: dict[str, dict[str, Any]] = field(default_factory=dict)
     attributes: dict[str, dict[str, str]] = field(default_factory=dict)
+    fence_reasons: dict[str, str] = field(default_factory=dict)
+    """Why fencing of a node was requested (`nodes/<node>` `fence_reason`), where it says."""
 
 
 def is_failure(task: str, interval_ms: int, rc: int, status: OpStatus, expected_rc: int) -> bool:
@@ -177,6 +179,7 @@ class StateDB:
         members: dict[str, Member] = {}
         fenced: dict[str, dict[str, Any]] = {}
         attrs: dict[str, dict[str, str]] = {}
+        reasons: dict[str, str] = {}
         dc: str | None = None
         dc_rev = 0
         for kv in kvs:
@@ -187,7 +190,10 @@ class StateDB:
             elif kind == "fail":
                 failures.append(decode_fail(kv.value))
             elif kind == "nodes":
-                flags[name] = {k: bool(v) for k, v in json.loads(kv.value).items()}
+                body = json.loads(kv.value)
+                if "fence_reason" in body:
+                    reasons[name] = str(body.pop("fence_reason"))
+                flags[name] = {k: bool(v) for k, v in body.items()}
             elif kind == "constraints":
                 d = json.loads(kv.value)
                 locs.append(DynamicLocation(name, d["resource"], d["node"], int(d["score"])))
@@ -203,6 +209,11 @@ class StateDB:
                 dc = str(json.loads(kv.value).get("node"))
                 dc_rev = kv.create_revision
         history.sort(key=lambda r: r.call_id)
+        # a member fenced under the lease it still holds is not there: it is off, and its keys
+        # only wait for the lease to be revoked or to run out
+        members = {
+            n: m for n, m in members.items() if m.lease is None or fenced.get(n, {}).get("lease") != m.lease
+        }
         return Snapshot(
             rev or 0,
             tuple(history),
@@ -215,6 +226,7 @@ class StateDB:
             dc_rev,
             fenced,
             attrs,
+            reasons,
         )
 
     # -- operations ------------------------------------------------------------------------------
@@ -322,10 +334,23 @@ class StateDB:
 
     # -- node flags, dynamic constraints and meta --------------------------------------------------
     async def set_node_flags(self, node: str, **flags: bool) -> None:
-        old = await self.store.get(f"{PREFIX}nodes/{node}")
-        cur: dict[str, Any] = json.loads(old.value) if old else {}
-        cur.update(flags)
-        await self.store.put(f"{PREFIX}nodes/{node}", json.dumps(cur, sort_keys=True))
+        await self._update_node(node, flags)
+
+    async def request_fencing(self, node: str, reason: str) -> None:
+        """Mark `node` unclean until it is fenced (`fenced/<node>` written clears the mark)."""
+        await self._update_node(node, {"fence_requested": True, "fence_reason": reason})
+
+    async def _update_node(self, node: str, changes: dict[str, Any]) -> None:
+        key = f"{PREFIX}nodes/{node}"
+        while True:  # compare-and-swap: flags written by another node meanwhile are kept
+            old = await self.store.get(key)
+            cur: dict[str, Any] = json.loads(old.value) if old else {}
+            cur.update(changes)
+            res = await self.store.txn(
+                [Compare(key, old.mod_revision if old else 0)], [Put(key, json.dumps(cur, sort_keys=True))]
+            )
+            if res.succeeded:
+                return
 
     async def add_location(self, loc: DynamicLocation) -> None:
         body = {"resource": loc.resource, "node": loc.node, "score": loc.score}

@@ -111,7 +111,7 @@ def cluster_state(
                 online=online,
                 unclean=unclean,
                 unclean_reason=(
-                    "fencing requested"
+                    snap.fence_reasons.get(n.name, "fencing requested")
                     if flags.get("fence_requested")
                     else "its lease expired while resources ran there"
                     if unclean

@@ -26,21 +26,24 @@ import json
 import logging
 import os
 import signal
+from collections.abc import Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..agents import LocalAgentRunner, become_subreaper
 from ..controller.dispatch import ClusterExecutor
-from ..controller.fencing import Fencer
+from ..controller.fencing import Fencer, devices_for
 from ..controller.loop import Controller
 from ..controller.records import DC_KEY, EventKind, attrs_key
 from ..controller.statedb import StateDB
 from ..controller.view import effective_config
 from ..model.config import Configuration
+from ..model.heartbeats import HeartbeatPolicy
 from ..model.leases import LeaseTiming
 from ..model.state import ClusterState
 from ..node.agent import NodeAgent
+from ..node.heartbeat import Heartbeats
 from ..node.membership import Membership
 from ..node.roles import LocalRole, roles_on
 from ..node.watchdog import WatchdogClient
@@ -73,6 +76,7 @@ class ClusterDaemon(Daemon):
             raise DaemonError(f"cannot reach the cluster store {url}: {e}") from None
 
     async def run(self) -> int:
+        self._background: set[asyncio.Task[None]] = set()
         self._take_lock()
         loaded = self._read_file()
         config = loaded.config
@@ -129,6 +133,14 @@ class ClusterDaemon(Daemon):
             self.watchdog.close()
             raise DaemonError(f"cannot join the cluster: {e}") from None
         self.worker = ActionWorker(store, agent, node, membership.valid, self._resync)
+        self.heartbeats = Heartbeats(
+            store,
+            self.clock,
+            node,
+            HeartbeatPolicy(config.options.heartbeat_interval_s),
+            lambda: membership.lease if membership.valid() else None,
+            self._on_silent,
+        )
         server = UnixHttpServer(socket_path(self.state_dir), self._api_handle())
         await server.start()
         loop = asyncio.get_running_loop()
@@ -139,6 +151,7 @@ class ClusterDaemon(Daemon):
             loop.create_task(self.worker.run()),
             loop.create_task(self._dc_loop()),
             loop.create_task(self._publish_attributes()),
+            loop.create_task(self.heartbeats.run()),
         ]
         log.info(
             "%s joined cluster %s (lease %gs); API on %s",
@@ -153,9 +166,9 @@ class ClusterDaemon(Daemon):
         finally:
             self.stopping = True
             ok = await self._leave_cleanly()
-            for t in tasks:
+            for t in [*tasks, *self._background]:
                 t.cancel()
-            for t in tasks:
+            for t in [*tasks, *self._background]:
                 with contextlib.suppress(asyncio.CancelledError, StoreError):
                     await t
             await self.worker.close()
@@ -249,6 +262,57 @@ class ClusterDaemon(Daemon):
             ", ".join(active) or "nothing else",
             extra={"fields": {"kind": "node"}},
         )
+
+    # -- heartbeats ---------------------------------------------------------------------------------
+    async def _on_silent(self, victim: str, lag: float) -> None:
+        """`victim` missed its heartbeats. Where a fence device can fence it, it is fenced now,
+        without waiting for its lease: by the DC's scheduler (the node is marked unclean), or, when
+        the silent node is the DC itself, by the first other live node in configuration order,
+        which then revokes the DC's lease so that a new DC is elected. Without a device, silence
+        changes nothing: the lease decides (`model.leases`)."""
+        if not devices_for(self.config, victim) or not self.membership.valid():
+            return
+        snap = await self.db.snapshot()
+        if victim not in snap.members:
+            return
+        policy = self.heartbeats.policy
+        reason = f"missed {policy.misses} heartbeats ({lag:.2f} s behind {self.node}'s)"
+        if self.membership.is_dc and victim != self.node:
+            log.warning("%s is silent: %s; fencing it", victim, reason, extra={"fields": {"kind": "node"}})
+            await self.db.request_fencing(victim, reason)
+        elif snap.dc == victim and self._silent_dc_fencer(snap.members, victim) == self.node:
+            log.warning(
+                "%s (the DC) is silent: %s; fencing it", victim, reason, extra={"fields": {"kind": "node"}}
+            )
+            self._spawn(self._fence_silent_dc(victim, snap.dc_revision, reason))
+
+    def _silent_dc_fencer(self, members: Mapping[str, object], dc: str) -> str | None:
+        """Who fences a silent DC: the first node in configuration order that is a member, is not
+        the DC and is not silent itself (each node judges from its own view; two nodes fencing the
+        same DC is harmless, the device's `off` is idempotent)."""
+        silent = self.heartbeats.silent_now()
+        for n in self.config.nodes:
+            if n.name != dc and n.name in members and n.name not in silent:
+                return n.name
+        return None
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` in the background; it is cancelled when the daemon stops."""
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _fence_silent_dc(self, dc: str, token: int, reason: str) -> None:
+        """Fence the silent DC with a device, under its own token (the fencing is recorded only
+        while that DC key still exists), retrying while the DC stays silent and in office."""
+        fencer = Fencer(self.db, self.clock, self.runner, self.node, token, self.timing, lambda: self.config)
+        while not self.stopping:
+            kv = await self.store.get(DC_KEY)
+            if kv is None or kv.create_revision != token or dc not in self.heartbeats.silent_now():
+                return
+            if await fencer.fence(dc, reason):
+                return
+            await self.clock.sleep(1.0)
 
     # -- the DC -------------------------------------------------------------------------------------
     def _wake_dc(self) -> None:
