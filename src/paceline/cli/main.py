@@ -20,6 +20,7 @@ from ..model.state import ClusterState
 from ..model.yaml_loader import ConfigError, Severity, check_config_text, dump_config, load_config, read_text
 from .agent_cmd import agent_app
 from .daemon_cmds import register as register_daemon_commands
+from .demo_cmd import demo_app
 from .output import print_problems
 from .simulate_cmd import EXIT_INPUT, EXIT_USAGE, simulate
 
@@ -31,6 +32,7 @@ config_app = typer.Typer(no_args_is_help=True, help="Check and show cluster conf
 app.command("simulate", help="Run the scheduler offline and show the transition.")(simulate)
 app.add_typer(config_app, name="config")
 app.add_typer(agent_app, name="agent")
+app.add_typer(demo_app, name="demo")
 
 
 @config_app.command("validate")

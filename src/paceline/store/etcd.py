@@ -20,7 +20,10 @@ Invariants beyond the protocol's:
   at once ("no leader") instead of hanging until the deadline, and cancels its watch streams.
 - The endpoints are one gRPC channel with round-robin over every member: a dead member is skipped,
   a restarted one is used again (reconnect backoff at most 1 s). Host names are resolved once, at
-  `connect()`.
+  `connect()`. When some (not all) members are on this machine, those come first and the channel
+  picks the first that answers instead (`pick_first`): a node talks to its own member, which
+  fails fast when it dies, rather than sending a share of its calls to a distant member that
+  went silent (a black hole holds a call until its deadline).
 - A watch is one gRPC stream of its own. When the stream fails (member killed, member without a
   leader, connection lost), it is re-created from the revision after the last event delivered: no
   gap, no duplicate. It gives up, raising StoreError from the iterator, when no member has accepted
@@ -124,6 +127,21 @@ def parse_endpoints(url: str) -> list[tuple[str, int]]:
     if not out:
         raise EndpointError(f"no etcd endpoint in {url!r}")
     return out
+
+
+def _is_local(host: str) -> bool:
+    """Whether `host` (an address) is one of this machine's (of this network namespace's)."""
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind((str(addr), 0))
+        except OSError:
+            return False
+    return True
 
 
 def _range_end(prefix: bytes) -> bytes:
@@ -396,6 +414,10 @@ class EtcdStore:
                 addrs = [ipaddress.ip_address(info[4][0]) for info in infos]
             for a in dict.fromkeys(addrs):
                 (v4 if a.version == 4 else v6).append((str(a), port))
+        # the members on this machine first (stable sort): with `pick_first` (see `connect`) a node
+        # talks to its own member, and a distant member that went silent cannot hold its calls
+        v4.sort(key=lambda hp: not _is_local(hp[0]))
+        v6.sort(key=lambda hp: not _is_local(hp[0]))
         if v4:
             hosts = [f"{h}:{p}" for h, p in v4]
             scheme = "ipv4"
@@ -413,7 +435,11 @@ class EtcdStore:
             if self._client is not None:
                 return
             host, port = await self._target()
-            client = _AetcdClient(host=host, port=port, options=dict(_CHANNEL_OPTIONS))
+            options = dict(_CHANNEL_OPTIONS)
+            local = [_is_local(h) for h, _ in self.endpoints]
+            if any(local) and not all(local):
+                options["grpc.lb_policy_name"] = "pick_first"
+            client = _AetcdClient(host=host, port=port, options=options)
             try:
                 await client.connect()
             except Exception as e:
