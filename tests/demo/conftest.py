@@ -121,11 +121,12 @@ def probe(net: DemoNet, addr: str, port: int, timeout: float = 1.0) -> str:
     return res.stdout.strip()
 
 
-def agent(stdin: str) -> subprocess.CompletedProcess[str]:
-    """Run the fence agent as a real subprocess, the request on stdin."""
+def agent(stdin: str, inside: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the fence agent as a real subprocess (in namespace ``inside`` if given), the request on stdin."""
     env = {**os.environ, "PYTHONPATH": SRC}
+    argv = [sys.executable, "-m", "paceline.demo.fence_netns"]
     return subprocess.run(
-        [sys.executable, "-m", "paceline.demo.fence_netns"],
+        netns.exec_argv(inside, argv) if inside else argv,
         input=stdin,
         capture_output=True,
         text=True,

@@ -100,6 +100,9 @@ def test_refusals(net: DemoNet) -> None:
     res = agent(req(net, "explode", "n1"))
     assert res.returncode == 1 and "unknown action" in res.stderr
     assert agent(req(net, "off")).returncode == 1  # no plug
+    res = agent(req(net, "off", "n1"), inside=net.ns("n1"))
+    assert res.returncode == 1 and "this agent runs in it" in res.stderr
+    assert status(net, "n1") == 0  # nothing was done
 
 
 def test_metadata_is_fence_agents_xml() -> None:

@@ -164,9 +164,11 @@ def _target(req: FenceRequest) -> str:
 
 def _off(req: FenceRequest, out: TextIO) -> None:
     ns = _target(req)
+    if netns.inside(ns):
+        raise FenceError(f"refusing to fence {ns}: this agent runs in it (a node cannot fence itself)")
     t0 = time.monotonic()
     netns.links_down(ns)
-    killed = netns.kill_all(ns, timeout_s=KILL_TIMEOUT_S)  # refuses if we run in ns
+    killed = netns.kill_all(ns, timeout_s=KILL_TIMEOUT_S)
     left, up = netns.pids(ns), _is_on(ns)
     if left or up:
         raise FenceError(f"{ns} not off: processes {left}, links up: {up}")

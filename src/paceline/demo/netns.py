@@ -53,6 +53,7 @@ __all__ = [
     "exec_argv",
     "exists",
     "flush_extra_addresses",
+    "inside",
     "kill_all",
     "links",
     "links_down",
@@ -197,6 +198,11 @@ def _kill_if_in(pid: int, target: tuple[int, int]) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def inside(ns: str) -> bool:
+    """True if this process runs in namespace ``ns``."""
+    return _ns_id("/proc/self/ns/net") == _ns_id(os.path.join(NETNS_DIR, _check_ns(ns)))
 
 
 def kill_all(ns: str, *, timeout_s: float = 5.0) -> int:
