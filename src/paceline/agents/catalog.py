@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 from .context import RunContext
+from .fence import fence_agent_dirs
 from .types import Standard
 
 __all__ = ["list_agents"]
@@ -39,12 +40,14 @@ def list_agents(ctx: RunContext, standard: Standard | None = None) -> list[str]:
                 for p in _executables(ctx.lsb_dir)
                 if not p.name.startswith((".", "README")) and p.name not in {"rc", "rcS", "skeleton"}
             )
-        elif std is Standard.STONITH:
-            out.extend(
-                f"stonith:{p.name}"
-                for p in _executables(ctx.fence_dir)
+        elif std is Standard.STONITH:  # where FenceRunner looks: fence_dir, scripts dir, PATH
+            names = {
+                p.name
+                for d in fence_agent_dirs(ctx.fence_dir, path=ctx.base_env.get("PATH", ""))
+                for p in _executables(d)
                 if p.name.startswith("fence_") and not p.name.endswith(".py")
-            )
+            }
+            out.extend(f"stonith:{n}" for n in sorted(names))
         elif std is Standard.SYSTEMD:
             if ctx.systemd_marker.is_dir():
                 try:

@@ -5,11 +5,16 @@ Actions: off, on, reboot, status, monitor, list, list-status, metadata (``meta-d
 validate-all; as a cluster resource, ``start`` runs ``monitor`` and ``stop`` does nothing.
 Exit codes: 0 -> OK (for status: on), 2 -> NOT_RUNNING (status: off), anything else ->
 ERR_GENERIC with the agent's last error line as the reason. Parameter values containing a
-newline are refused (they would inject protocol lines)."""
+newline are refused (they would inject protocol lines).
+
+Where an agent is found (``fence_agent_dirs``): the node's fence dir (/usr/sbin) first, then the
+Python environment's scripts directory (where pip installs console scripts such as
+``fence_paceline_netns``), then the agents' PATH; the first executable ``fence_*`` file wins."""
 
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +23,7 @@ from .metadata import AgentMetadata, MetadataError, parse_metadata
 from .process import ProcessOutcome, run_process
 from .types import AgentSpec, OcfRc, OpRequest, OpResult, OpStatus
 
-__all__ = ["FENCE_ACTIONS", "FenceRunner", "fence_stdin"]
+__all__ = ["FENCE_ACTIONS", "FenceRunner", "fence_agent_dirs", "fence_stdin", "find_fence_agent"]
 
 FENCE_ACTIONS = frozenset(
     {
@@ -36,6 +41,32 @@ FENCE_ACTIONS = frozenset(
         "stop",
     }
 )
+
+
+def fence_agent_dirs(
+    fence_dir: Path, *, scripts_dir: str | None = None, path: str | None = None
+) -> list[Path]:
+    """The directories searched for fence agents, in order, without repeats: ``fence_dir``, the
+    scripts dir (default: this Python's ``sysconfig.get_path("scripts")``), then ``path``'s entries
+    (default: $PATH)."""
+    scripts = scripts_dir if scripts_dir is not None else sysconfig.get_path("scripts")
+    entries = path if path is not None else os.environ.get("PATH", "")
+    out: list[Path] = []
+    for d in [str(fence_dir), scripts, *entries.split(os.pathsep)]:
+        if d and Path(d) not in out:
+            out.append(Path(d))
+    return out
+
+
+def _is_agent(p: Path) -> bool:
+    return p.name.startswith("fence_") and p.is_file() and os.access(p, os.X_OK)
+
+
+def find_fence_agent(name: str, dirs: list[Path]) -> Path | None:
+    """The first executable ``dirs[i]/name``; None if there is none or ``name`` is no fence agent name."""
+    if not name.startswith("fence_") or "/" in name:
+        return None
+    return next((d / name for d in dirs if _is_agent(d / name)), None)
 
 
 def fence_stdin(params: dict[str, str], action: str) -> bytes:
@@ -66,12 +97,15 @@ class FenceRunner:
         self.ctx = ctx
         self._md: dict[AgentSpec, AgentMetadata] = {}
 
+    def dirs(self) -> list[Path]:
+        return fence_agent_dirs(self.ctx.fence_dir, path=self.ctx.base_env.get("PATH", ""))
+
     def path(self, spec: AgentSpec) -> Path:
-        return self.ctx.fence_dir / spec.type
+        """Where the agent is (``fence_dir/<type>`` if it is nowhere, for messages)."""
+        return find_fence_agent(spec.type, self.dirs()) or self.ctx.fence_dir / spec.type
 
     def exists(self, spec: AgentSpec) -> bool:
-        p = self.path(spec)
-        return spec.type.startswith("fence_") and p.is_file() and os.access(p, os.X_OK)
+        return find_fence_agent(spec.type, self.dirs()) is not None
 
     async def metadata(self, spec: AgentSpec) -> AgentMetadata:
         if spec in self._md:
@@ -96,7 +130,7 @@ class FenceRunner:
                 OcfRc.ERR_INSTALLED,
                 OpStatus.NOT_INSTALLED,
                 0.0,
-                f"fence agent {req.spec.type} is not installed ({self.path(req.spec)} not found)",
+                f"fence agent {req.spec.type} is not installed (not in {', '.join(map(str, self.dirs()))})",
             )
         bad = [k for k, v in req.params.items() if "\n" in v or "\n" in k or "=" in k]
         if bad:
