@@ -65,7 +65,7 @@ def test_runner_finds_an_agent_on_path(
     assert md.name == "fence_paceline_netns" and md.parameter("netns_prefix") is not None
     assert "stonith:fence_paceline_netns" in list_agents(r.ctx, Standard.STONITH)
     if os.geteuid() == 0:
-        res = arun(r.run(OpRequest("fence", spec, "monitor", {"netns_prefix": "pl-"}, timeout_ms=20000)))
+        res = arun(r.run(OpRequest("fence", spec, "start", {"netns_prefix": "pl-"}, timeout_ms=20000)))
         assert res.status is OpStatus.DONE and res.rc is OcfRc.OK, res
     res = arun(r.run(OpRequest("f", AgentSpec.parse("stonith:fence_nowhere"), "status")))
     assert res.status is OpStatus.NOT_INSTALLED and str(bin_dir) in res.exit_reason

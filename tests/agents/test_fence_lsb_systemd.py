@@ -38,9 +38,15 @@ def test_fence_dummy_off_on_status(make_runner: Make, tmp_path: Path) -> None:
     assert op("status") is OcfRc.NOT_RUNNING
     assert op("on") is OcfRc.OK
     assert op("status") is OcfRc.OK
-    assert op("monitor") is OcfRc.OK
+    # as a resource the device runs where it was started (registered), not wherever it answers
+    assert op("monitor") is OcfRc.NOT_RUNNING
     assert op("start") is OcfRc.OK
+    assert op("monitor") is OcfRc.OK
+    status_file.write_text("broken")  # fence_dummy's monitor now fails: a failed device
+    assert op("monitor") is OcfRc.ERR_GENERIC
+    status_file.write_text("on")
     assert op("stop") is OcfRc.OK
+    assert op("monitor") is OcfRc.NOT_RUNNING
     md = arun(r.metadata(FENCE_DUMMY))
     assert md.parameter("status_file") is not None
 

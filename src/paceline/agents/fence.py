@@ -2,7 +2,8 @@
 
 Duties: the agent gets ``key=value`` lines on stdin: every parameter, then ``action=...``.
 Actions: off, on, reboot, status, monitor, list, list-status, metadata (``meta-data`` accepted),
-validate-all; as a cluster resource, ``start`` runs ``monitor`` and ``stop`` does nothing.
+validate-all; as a cluster resource, ``start`` runs ``monitor`` and registers the device on this
+node, ``stop`` unregisters it, and ``monitor`` of an unregistered device is NOT_RUNNING.
 Exit codes: 0 -> OK (for status: on), 2 -> NOT_RUNNING (status: off), anything else ->
 ERR_GENERIC with the agent's last error line as the reason. Parameter values containing a
 newline are refused (they would inject protocol lines).
@@ -140,8 +141,16 @@ class FenceRunner:
                 0.0,
                 f"fence parameters may not contain newlines: {', '.join(bad)}",
             )
+        # As a cluster resource a device "runs" on the node that registered it (Pacemaker: with
+        # its fencer), not wherever the device answers: `start` checks the device and registers
+        # it here, `stop` unregisters, a probe or monitor of an unregistered device is "not
+        # running" without asking it. The mark is a file in HA_RSCTMP: it outlives the daemon.
+        mark = self.ctx.rsctmp / f"fence-device-{req.resource_id.replace('/', '_')}.started"
         if req.action == "stop":
+            mark.unlink(missing_ok=True)
             return OpResult(OcfRc.OK, OpStatus.DONE, 0.0)
+        if req.action == "monitor" and not mark.exists():
+            return OpResult(OcfRc.NOT_RUNNING, OpStatus.DONE, 0.0)
         action = {"start": "monitor", "meta-data": "metadata"}.get(req.action, req.action)
         timeout = req.timeout_ms or DEFAULT_TIMEOUT_MS
         out = await run_process(
@@ -155,4 +164,7 @@ class FenceRunner:
         mapper: Callable[[int], OcfRc | None] = (
             _status_code if action in ("status", "list-status") else _plain_code
         )
-        return outcome_to_result(out, timeout, f"{req.spec.type} {action}", mapper, _reason)
+        result = outcome_to_result(out, timeout, f"{req.spec.type} {action}", mapper, _reason)
+        if req.action == "start" and result.ok:
+            mark.touch()
+        return result

@@ -123,13 +123,20 @@ class ClusterDaemon(Daemon):
             for rid in runner.services.adopt_all():
                 log.info("%s: service still running: adopting it", rid, extra={"fields": {"kind": "adopt"}})
             runner.services.add_listener(self._service_listener)
+        loop = asyncio.get_running_loop()
+        keepalive: asyncio.Task[None] | None = None
         try:
             await membership.join("joining")
+            # the lease is kept alive from now on, not only once probing is done: a probe that
+            # takes longer than the lease's margin must not cost the node its lease
+            keepalive = loop.create_task(membership.run())
             await db.log_event(
                 EventKind.DAEMON, node, f"paceline daemon starting on {node} (pid {os.getpid()})"
             )
             await self._come_online()
         except StoreError as e:
+            if keepalive is not None:
+                keepalive.cancel()
             self.watchdog.close()
             raise DaemonError(f"cannot join the cluster: {e}") from None
         self.worker = ActionWorker(store, agent, node, membership.valid, self._resync)
@@ -143,11 +150,10 @@ class ClusterDaemon(Daemon):
         )
         server = UnixHttpServer(socket_path(self.state_dir), self._api_handle())
         await server.start()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown)
         tasks = [
-            loop.create_task(membership.run()),
+            keepalive,
             loop.create_task(self.worker.run()),
             loop.create_task(self._dc_loop()),
             loop.create_task(self._publish_attributes()),
@@ -264,17 +270,27 @@ class ClusterDaemon(Daemon):
         )
 
     # -- heartbeats ---------------------------------------------------------------------------------
-    async def _on_silent(self, victim: str, lag: float) -> None:
+    async def _on_silent(self, victim: str, lag: float) -> bool:
         """`victim` missed its heartbeats. Where a fence device can fence it, it is fenced now,
         without waiting for its lease: by the DC's scheduler (the node is marked unclean), or, when
         the silent node is the DC itself, by the first other live node in configuration order,
         which then revokes the DC's lease so that a new DC is elected. Without a device, silence
-        changes nothing: the lease decides (`model.leases`)."""
+        changes nothing: the lease decides (`model.leases`).
+
+        Not now (False: counted again from now) while another node is being fenced or was fenced
+        less than a lease TTL ago: a fencing shakes the store (the victim's etcd member may die
+        with it and etcd elects a new leader), and the beats it delays are no evidence. Fencing a
+        second node on such evidence could take a second etcd member and the store's quorum with
+        it; a node that really is gone is fenced a moment later, or by its lease."""
         if not devices_for(self.config, victim) or not self.membership.valid():
-            return
+            return True
         snap = await self.db.snapshot()
         if victim not in snap.members:
-            return
+            return True
+        if any(f.get("fence_requested") for n, f in snap.node_flags.items() if n != victim) or any(
+            self.clock.time() - float(f.get("time", 0)) < self.timing.ttl for f in snap.fenced.values()
+        ):
+            return False
         policy = self.heartbeats.policy
         reason = f"missed {policy.misses} heartbeats ({lag:.2f} s behind {self.node}'s)"
         if self.membership.is_dc and victim != self.node:
@@ -285,6 +301,7 @@ class ClusterDaemon(Daemon):
                 "%s (the DC) is silent: %s; fencing it", victim, reason, extra={"fields": {"kind": "node"}}
             )
             self._spawn(self._fence_silent_dc(victim, snap.dc_revision, reason))
+        return True
 
     def _silent_dc_fencer(self, members: Mapping[str, object], dc: str) -> str | None:
         """Who fences a silent DC: the first node in configuration order that is a member, is not

@@ -340,8 +340,8 @@ constraints:
 
     # -- looking ---------------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
-        """`{"vip", "web", "dc", "nodes": [{"name", "state"}], "answer"}` from the first node
-        whose daemon answers, and what the VIP itself answers."""
+        """`{"vip", "web", "dc", "nodes": [{"name", "state"}], "resources": [{"id", "node",
+        "role"}], "answer"}` from the first node whose daemon answers, and what the VIP answers."""
         from ..cli.daemon_cmds import DaemonClient, NoDaemon
 
         data: dict[str, Any] | None = None
@@ -356,7 +356,11 @@ constraints:
         if data is not None:
             out["dc"] = data.get("dc") or None
             out["nodes"] = [{"name": n["name"], "state": n["state"]} for n in data.get("nodes", [])]
-            for r in data.get("resources", []):
-                if r.get("id") == "web" and r.get("node") and r.get("role") in ("Started", "started"):
+            out["resources"] = [
+                {"id": r["id"], "node": r.get("node"), "role": r.get("role")}
+                for r in data.get("resources", [])
+            ]
+            for r in out["resources"]:
+                if r["id"] == "web" and r["node"] and r["role"] == "Started":
                     out["web"] = r["node"]
         return out

@@ -8,7 +8,8 @@ Duties:
   (its own included: the reference of the relative rule in `model.heartbeats`). A deleted
   heartbeat key (the node left, or its lease is gone) forgets the node: the lease path judges it.
 - `check()` calls `on_silent(node, lag)` once per silence: again only after that node was heard
-  from anew.
+  from anew, or when `on_silent` answered False ("not now"): then the node's silence is counted
+  again from this moment.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class Heartbeats:
         node: str,
         policy: HeartbeatPolicy,
         lease: Callable[[], int | None],
-        on_silent: Callable[[str, float], Awaitable[None]],
+        on_silent: Callable[[str, float], Awaitable[bool]],
     ) -> None:
         self.store = store
         self.clock = clock
@@ -98,6 +99,10 @@ class Heartbeats:
                     continue
                 self._judged.add(name)
                 try:
-                    await self.on_silent(name, lag)
+                    handled = await self.on_silent(name, lag)
                 except Exception:  # a failing handler must not end the checks
                     log.exception("handling the silence of %s failed", name)
+                    handled = True
+                if not handled and name in self.arrivals:
+                    self._judged.discard(name)
+                    self.arrivals[name] = self.clock.monotonic()
