@@ -11,6 +11,8 @@ runs with --no-restart-backoff: 50 kills in a few seconds would otherwise (right
 crash loop; each kill here measures one isolated failover.
 
     python3 bench/failover_bench.py [--kills 50] [--ocf-kills 5] [--json]
+    python3 bench/failover_bench.py --cluster [--kills 30] [--only paceline-device] [--json]
+        (VIP failover across nodes in network namespaces, against keepalived: see vip_failover.py)
 """
 
 from __future__ import annotations
@@ -240,7 +242,19 @@ def main() -> None:
     ap.add_argument("--kills", type=int, default=50)
     ap.add_argument("--ocf-kills", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--cluster",
+        action="store_true",
+        help="VIP failover in network namespaces: Paceline (fence device; watchdog only) and keepalived",
+    )
+    ap.add_argument("--only", action="append", help="with --cluster: run only this set-up (repeatable)")
     a = ap.parse_args()
+    if a.cluster:
+        from vip_failover import run
+
+        res = run(a.kills, a.only)
+        print(json.dumps(res, indent=2) if a.json else "\n".join(f"{k}: {v}" for k, v in res.items()))
+        return
     floor = bench_floor(a.kills)
     pace, detect = bench_paceline(a.kills)
     result: dict[str, object] = {
