@@ -25,3 +25,9 @@ def test_an_observer_without_its_own_beat_judges_nobody_and_unseen_nodes_are_not
 
 def test_the_limit_follows_interval_and_misses() -> None:
     assert HeartbeatPolicy(interval=0.05, misses=5).limit == 0.275
+
+
+def test_a_node_that_just_joined_is_not_judged_until_its_beats_flowed_for_the_grace() -> None:
+    arrivals = {"n1": 10.0, "n2": 9.0}
+    assert P.silent(arrivals, "n1", {"n2": 8.0}) == {}  # beat for 1 s only, then stopped
+    assert set(P.silent(arrivals, "n1", {"n2": 6.5})) == {"n2"}  # beat for 2.5 s, then stopped

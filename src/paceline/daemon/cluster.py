@@ -144,7 +144,7 @@ class ClusterDaemon(Daemon):
             store,
             self.clock,
             node,
-            HeartbeatPolicy(config.options.heartbeat_interval_s),
+            HeartbeatPolicy(config.options.heartbeat_interval_s, grace=max(2.0, self.timing.ttl)),
             lambda: membership.lease if membership.valid() else None,
             self._on_silent,
         )

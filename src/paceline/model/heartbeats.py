@@ -28,20 +28,31 @@ __all__ = ["HeartbeatPolicy"]
 class HeartbeatPolicy:
     interval: float = 0.1
     misses: int = 3
+    grace: float = 2.0
+    """A node is not judged until its beats have flowed this long: a node that just (re)joined
+    is busy starting (imports, probes) and its store member may still be catching up."""
 
     @property
     def limit(self) -> float:
         """How far a node's last heartbeat may lag the observer's own before it is silent."""
         return (self.misses + 0.5) * self.interval
 
-    def silent(self, arrivals: Mapping[str, float], observer: str) -> dict[str, float]:
+    def silent(
+        self, arrivals: Mapping[str, float], observer: str, first: Mapping[str, float] | None = None
+    ) -> dict[str, float]:
         """The nodes that are silent in the observer's view, each with how long it lagged.
 
-        `arrivals` maps each node (the observer included) to when its last heartbeat arrived; a
-        node with no heartbeat yet is not judged, nor is anyone while the observer has none."""
+        `arrivals` maps each node (the observer included) to when its last heartbeat arrived,
+        `first` to when the first of its current run did (since it last joined); a node with no
+        heartbeat yet, or heard from for less than `grace`, is not judged, nor is anyone while
+        the observer has no heartbeat of its own."""
         mine = arrivals.get(observer)
         if mine is None:
             return {}
-        return {
-            node: mine - at for node, at in arrivals.items() if node != observer and mine - at > self.limit
-        }
+        first = first or {}
+        out = {}
+        for node, at in arrivals.items():
+            began = first.get(node, at - self.grace)
+            if node != observer and mine - at > self.limit and at - began >= self.grace:
+                out[node] = mine - at
+        return out

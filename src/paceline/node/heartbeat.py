@@ -45,12 +45,14 @@ class Heartbeats:
         self._lease = lease
         self.on_silent = on_silent
         self.arrivals: dict[str, float] = {}
+        self.first: dict[str, float] = {}
+        """When each node's current run of heartbeats began (its key was created)."""
         self._judged: set[str] = set()
         self.sent = 0
 
     def silent_now(self) -> dict[str, float]:
         """The nodes silent in this node's view now, each with how far it lags."""
-        return self.policy.silent(self.arrivals, self.node)
+        return self.policy.silent(self.arrivals, self.node, self.first)
 
     async def run(self) -> None:
         await asyncio.gather(self._beat(), self._watch(), self._check())
@@ -75,15 +77,22 @@ class Heartbeats:
                 kvs, rev = await self.store.range(HEARTBEATS)
                 now = self.clock.monotonic()
                 for kv in kvs:
-                    self.arrivals.setdefault(kv.key[len(HEARTBEATS) :], now)
+                    name = kv.key[len(HEARTBEATS) :]
+                    self.arrivals.setdefault(name, now)
+                    self.first.setdefault(name, now)
                 watch = self.store.watch(HEARTBEATS, rev + 1)
                 try:
                     async for ev in watch:
                         name = ev.kv.key[len(HEARTBEATS) :]
                         if ev.type is EventType.DELETE:
                             self.arrivals.pop(name, None)
+                            self.first.pop(name, None)
                         else:
-                            self.arrivals[name] = self.clock.monotonic()
+                            now = self.clock.monotonic()
+                            self.arrivals[name] = now
+                            if ev.kv.version == 1:  # the key was (re)created: a new run of beats
+                                self.first[name] = now
+                            self.first.setdefault(name, now)
                         self._judged.discard(name)
                 finally:
                     watch.close()
