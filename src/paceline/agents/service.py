@@ -45,10 +45,11 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from .context import DEFAULT_TIMEOUT_MS, RunContext
+from .installed import command_problem
 from .metadata import AgentMetadata, parse_metadata
 from .probes import ProbeResult, run_probe
 from .procfs import boot_id, pids_in_session, read_stat
-from .service_def import ServiceDefinition, ServiceDefinitionError
+from .service_def import SERVICE_PATH, ServiceDefinition, ServiceDefinitionError
 from .types import AgentSpec, OcfRc, OpRequest, OpResult, OpStatus
 
 __all__ = [
@@ -341,7 +342,7 @@ class ServiceSupervisor:
         """The service's environment; `PACELINE_TOKEN` is the fencing token of the DC that
         started it (a service that writes to shared storage can refuse older tokens)."""
         env = {
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PATH": SERVICE_PATH,
             "LANG": "C.UTF-8",
             "PACELINE_RESOURCE_ID": rid,
             "PACELINE_NODE_NAME": self.ctx.node_name,
@@ -545,10 +546,13 @@ class ServiceSupervisor:
         except KeyError:
             return OpResult(OcfRc.ERR_CONFIGURED, OpStatus.ERROR_FATAL, _ms(t0), f"no such user {d.user!r}")
         except FileNotFoundError as e:
-            what = d.cwd if d.cwd and e.filename == d.cwd else d.command[0]
-            return OpResult(
-                OcfRc.ERR_INSTALLED, OpStatus.DONE, _ms(t0), f"cannot run {d.command[0]}: {what} not found"
-            )
+            if d.cwd and e.filename == d.cwd:
+                why = f"working directory {d.cwd} not found"
+            else:
+                why = command_problem(d.command[0], d.env.get("PATH", SERVICE_PATH), d.cwd) or (
+                    f"command {d.command[0]} not found"
+                )
+            return OpResult(OcfRc.ERR_INSTALLED, OpStatus.DONE, _ms(t0), f"cannot start: {why}")
         except OSError as e:
             return OpResult(
                 OcfRc.ERR_GENERIC, OpStatus.ERROR, _ms(t0), f"cannot run {d.command[0]}: {e.strerror or e}"

@@ -12,12 +12,11 @@ from typing import Annotated
 
 import typer
 
-from ..alerts import AlertError, split_alerts
 from ..model.cib import CibError, read_cib
 from ..model.cib_writer import write_cib
 from ..model.config import Configuration
 from ..model.state import ClusterState
-from ..model.yaml_loader import ConfigError, Severity, check_config_text, dump_config, load_config, read_text
+from ..model.yaml_loader import ConfigError, dump_config, load_config, read_text
 from .agent_cmd import agent_app
 from .daemon_cmds import register as register_daemon_commands
 from .output import print_problems
@@ -37,21 +36,23 @@ app.add_typer(agent_app, name="agent")
 def validate(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="Cluster configuration (YAML).")],
 ) -> None:
-    """Check a configuration: print `FILE: valid (...)`, or every problem (exit 1). Warnings go to stderr."""
+    """Check a configuration as `paceline run` and `config apply` do: print `FILE: valid (...)`, or
+    every problem (exit 1). Warnings (unknown meta attributes; agents, commands or users this
+    machine lacks, which is fine if the file is for another machine) go to stderr."""
+    from ..daemon.configsrc import InvalidConfig, check_text, environment_warnings
+
     try:
         text = read_text(file)
     except ConfigError as exc:
         print_problems(exc.errors)
         raise typer.Exit(EXIT_INPUT) from None
-    config, problems = check_config_text(text, str(file))
-    print_problems(problems)
     try:
-        split_alerts(text, str(file))  # the `alerts:` section is checked by the daemon's reader
-    except AlertError as exc:
-        typer.echo(str(exc), err=True)
+        loaded = check_text(text, str(file))
+    except InvalidConfig as exc:
+        print_problems(exc.report)
         raise typer.Exit(EXIT_INPUT) from None
-    if config is None or any(p.severity is Severity.ERROR for p in problems):
-        raise typer.Exit(EXIT_INPUT)
+    print_problems([*loaded.warnings, *environment_warnings(loaded.config, str(file))])
+    config = loaded.config
     constraints = len(config.locations) + len(config.colocations) + len(config.orders)
     print(f"{file}: valid ({_count(len(config.resources), 'resource')}, {_count(constraints, 'constraint')})")
 
