@@ -246,6 +246,8 @@ def config_apply(
         raise typer.Exit(1) from None
     data = _call(state_dir, "POST", "/config/apply", {"text": text, "source": str(file)})
     print(data.get("message", "applied"))
+    for w in data.get("warnings") or []:
+        print(w, file=sys.stderr)
     if data.get("restarted"):
         print("restarted: " + ", ".join(data["restarted"]))
     if data.get("reloaded"):
