@@ -337,3 +337,39 @@ def test_history_records_which_agent_ran_each_operation() -> None:
         assert web and {r.agent for r in web} == {"ocf:heartbeat:Dummy"}
 
     run(body)
+
+
+FENCED = (
+    WEB.replace("stonith-enabled: false", "stonith-enabled: true")
+    + "nodes: [n1]\nfencing: {devices: [{id: f, agent: fence_dummy, hosts: [n1]}]}\n"
+)
+
+
+def test_a_fence_no_device_can_carry_out_is_reported_once_not_replanned_in_a_loop() -> None:
+    h = Harness(FENCED)
+
+    async def body(h: Harness) -> None:
+        h.fake.fail("web", "stop")
+        h.fake.kill("web")
+        before = h.ctl.passes
+        await h.advance(6)  # settles: the loop goes idle (it used to plan the fence 21 times, then 1/s)
+        assert h.ctl.passes - before <= 4
+        assert any(a.kind.value == "fence" for a in h.ctl.last_transition.actions)
+        needs = [e.message for e in h.events if "needs fencing" in e.message]
+        assert needs == [
+            "n1 needs fencing (web failed there); no fence device can fence n1 (the single-node daemon "
+            "does not fence): resolve it by hand (make sure what failed is stopped, then paceline "
+            "resource cleanup)"
+        ]
+        assert h.ctl.blocked_fences() == {
+            "n1": "needs fencing (web failed there); no fence device can fence n1 (the single-node "
+            "daemon does not fence)"
+        }
+        before = h.ctl.passes
+        await h.advance(120, step=10)  # the recheck interval re-plans, but reports nothing new
+        assert h.ctl.passes - before <= 6
+        assert len([e for e in h.events if "needs fencing" in e.message]) == 1
+        # a stop signal ends it: nothing can be done, so shutdown does not loop either
+        assert await asyncio.wait_for(h.ctl.stop_everything(), 5) is True
+
+    run(body, h)

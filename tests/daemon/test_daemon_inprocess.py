@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paceline.agents import FakeAgentRunner
+from paceline.agents import FakeAgentRunner, OcfRc
 from paceline.daemon import Daemon
 from paceline.daemon.http import Request
 
@@ -79,3 +79,50 @@ def test_status_and_commands_through_the_api_handler(tmp_path: Path) -> None:
         assert fake.running == set()
 
     asyncio.run(go())
+
+
+def test_an_unfencable_node_is_unclean_in_status_and_a_stop_signal_still_ends_the_daemon(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="paceline")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        WEB.replace("stonith-enabled: false", "stonith-enabled: true")
+        + "nodes: [n1]\nfencing: {devices: [{id: f, agent: fence_dummy, hosts: [n1]}]}\n"
+    )
+    fake = FakeAgentRunner()
+
+    async def go() -> int:
+        from paceline.daemon.api import Api
+
+        d = Daemon(tmp_path / "state", cfg, node_name="n1", runner=fake)
+        task = asyncio.create_task(d.run())
+        await _until(lambda: {"web", "worker", "other"} <= fake.running)
+        fake.fail("web", "stop", reason="stuck")
+        fake.fail("web", "monitor", rc=OcfRc.NOT_RUNNING)
+        d.controller.wake()
+        api = Api(d)
+
+        async def unclean() -> bool:
+            status = await api.handle(Request("GET", "/status"))
+            return bool(status["nodes"][0]["state"] == "unclean")
+
+        for _ in range(500):
+            if await unclean():
+                break
+            await asyncio.sleep(0.01)
+        status = await api.handle(Request("GET", "/status"))
+        assert status["nodes"][0]["reason"].startswith("needs fencing (web failed there); no fence device")
+        passes = d.controller.passes
+        await asyncio.sleep(1.5)
+        assert d.controller.passes - passes <= 2  # not re-planned in a loop
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        d.request_shutdown()
+        rc = await asyncio.wait_for(task, 10)
+        assert loop.time() - t0 < 3
+        return rc
+
+    assert asyncio.run(go()) == 1
+    last = caplog.records[-1].getMessage()
+    assert "NOT stopped" in last and "web" in last

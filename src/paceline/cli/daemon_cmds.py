@@ -135,7 +135,9 @@ def _status_text(data: dict[str, Any]) -> str:
     lines.append("Nodes:")
     for n in data["nodes"]:
         attrs = " ".join(f"{k}={v}" for k, v in sorted(n["attributes"].items()))
-        lines.append(f"  {n['name']}: {n['state']}" + (f"   ({attrs})" if attrs else ""))
+        state = n["state"].upper() if n["state"] == "unclean" else n["state"]
+        line = f"  {n['name']}: {state}" + (f"   ({attrs})" if attrs else "")
+        lines.append(line + (f"   {n['reason']}" if n.get("reason") else ""))
     lines.append("Resources:")
     width = max((len(r["id"]) for r in data["resources"]), default=4)
     awidth = max((len(r["agent"]) for r in data["resources"]), default=5)

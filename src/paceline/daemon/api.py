@@ -76,7 +76,14 @@ class Api:
     async def status(self) -> dict[str, Any]:
         ctl = self.d.controller
         snap = await self.d.db.snapshot()
-        data = build_status(ctl.effective, snap, self.d.node, self.d.agent.attributes(), self.d.stopping)
+        data = build_status(
+            ctl.effective,
+            snap,
+            self.d.node,
+            self.d.agent.attributes(),
+            self.d.stopping,
+            ctl.blocked_fences(),
+        )
         data["dc"] = await self.d.membership.dc() or ""
         return data
 

@@ -3,12 +3,12 @@
 Shape (exactly these keys)::
 
     {"cluster": str, "dc": str,
-     "nodes": [{"name", "state", "attributes"}],
+     "nodes": [{"name", "state", "attributes", "reason"}],
      "resources": [{"id", "agent", "role", "node", "failcount", "last_failure", "reason"}]}
 
 `role` is one of Started, Stopped, Promoted, Unpromoted, FAILED, Blocked; `node` is null when the
 resource runs nowhere; `last_failure` is an ISO 8601 UTC time or null; `state` is online, standby,
-maintenance or offline.
+maintenance, unclean (it needs fencing that cannot be done: `reason` says why) or offline.
 """
 
 from __future__ import annotations
@@ -34,13 +34,22 @@ def iso(t: float | None) -> str | None:
 
 
 def build_status(
-    config: Configuration, snap: Snapshot, node: str, attributes: Mapping[str, str], stopping: bool = False
+    config: Configuration,
+    snap: Snapshot,
+    node: str,
+    attributes: Mapping[str, str],
+    stopping: bool = False,
+    unclean: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """`config` is the effective configuration (with this node and the CLI's constraints)."""
+    """`config` is the effective configuration (with this node and the CLI's constraints);
+    `unclean`: {node: why} for nodes that need fencing no device can carry out."""
     nodes = []
     for n in config.nodes:
         flags = snap.node_flags.get(n.name, {})
-        if n.name != node:
+        reason = (unclean or {}).get(n.name, "")
+        if reason:
+            state = "unclean"
+        elif n.name != node:
             state = "offline"
         elif flags.get("maintenance"):
             state = "maintenance"
@@ -51,7 +60,7 @@ def build_status(
         attrs = dict(n.attributes)
         if n.name == node:
             attrs.update(attributes)
-        nodes.append({"name": n.name, "state": state, "attributes": attrs})
+        nodes.append({"name": n.name, "state": state, "attributes": attrs, "reason": reason})
     roles = roles_on(snap.history, node)
     resources = []
     for prim, group, clone, rid in _instances(config, roles):

@@ -100,7 +100,6 @@ class NodeAgent:
         self.monitors = MonitorManager(runner, clock, self._on_monitor)
         self._history: tuple[OpRecord, ...] = ()
         self._recent_failures: dict[str, deque[float]] = {}
-        self._fence_reported: set[str] = set()
         self.token = 0
         """The fencing token of the DC whose actions this node runs (0: the embedded store)."""
         self.may_act: Callable[[], bool] = lambda: True
@@ -176,6 +175,13 @@ class NodeAgent:
         return not failed
 
     # -- actions ---------------------------------------------------------------------------------
+    def cannot_run(self, action: Action) -> str | None:
+        """A single node fences nothing: not itself (it would have to survive its own reboot to
+        report it), and it has no other nodes."""
+        if action.kind is ActionKind.FENCE:
+            return f"no fence device can fence {action.node} (the single-node daemon does not fence)"
+        return None
+
     async def execute(self, action: Action) -> bool:
         """Run one action of a transition on this node; True when it succeeded."""
         if action.kind is ActionKind.MONITOR:
@@ -187,16 +193,7 @@ class NodeAgent:
             found = await self.probe([self.history_id(action.resource)])
             return not found
         if action.kind is ActionKind.FENCE:
-            if action.node not in self._fence_reported:  # once, not on every re-plan
-                self._fence_reported.add(action.node)
-                await self.db.log_event(
-                    EventKind.NODE,
-                    self.node,
-                    f"the scheduler wants {action.node} fenced ({action.reason or 'unclean'}), but this "
-                    "daemon has no fencing: resolve it by hand (paceline resource cleanup, node online)",
-                    desc="fence requested",
-                )
-            return False
+            return False  # cannot_run says why; the controller reports it and does not ask
         rsc, task = self.history_id(action.resource), action.kind.value
         if task == "start":
             await self._flap_delay(rsc)
