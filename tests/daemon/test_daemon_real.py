@@ -355,6 +355,10 @@ def test_start_failure_is_reported_and_run_refuses_bad_input(tmp_path: Path, por
         assert wait_for(lambda: d.resource("web")["role"] == "Stopped", 10)
         web = d.resource("web")
         assert "a start failed" in web["reason"] and "exited during start" in web["reason"], web
+        # the cause, from the service's own output, and where the rest of it is
+        assert "Address already in use" in web["reason"] and "log: " in web["reason"], web
+        failures = [e["message"] for e in d.events() if e["kind"] == "failure"]
+        assert any("Address already in use" in m for m in failures), failures
         assert d.resource("worker")["role"] == "Stopped"
         assert any(e["kind"] == "escalation" and "cannot run" in e["message"] for e in d.events())
         # a second daemon on the same state directory is refused

@@ -77,6 +77,50 @@ class ServiceExited:
     expected: bool
     at: float
     adopted: bool = False
+    output: str = ""
+    """The last lines the process wrote (stdout and stderr share its log), for the exit reason."""
+    log: str = ""
+    """The path of its output log."""
+
+    def describe(self) -> str:
+        """`process 12 exited with code 1: <last output>; log: /path` (for exit reasons)."""
+        if self.signal is not None:
+            try:
+                name = signal.Signals(self.signal).name
+            except ValueError:
+                name = "?"
+            how = f"killed by signal {self.signal} ({name})"
+        elif self.exit_code is not None:
+            how = f"exited with code {self.exit_code}"
+        else:
+            how = "exited"
+        return exit_text(f"process {self.pid} {how}", self.output, self.log)
+
+
+def exit_text(what: str, output: str, log: str) -> str:
+    """An exit reason with the output that explains it and where the rest is."""
+    return what + (f": {output}" if output else "") + (f"; log: {log}" if log else "")
+
+
+OUTPUT_TAIL_LINES = 3
+OUTPUT_TAIL_CHARS = 300
+
+
+def output_tail(path: Path, since: int = 0) -> str:
+    """The last few non-empty lines written to `path` after byte `since` (the whole tail when the
+    log was rotated since), joined with " | " and cut to `OUTPUT_TAIL_CHARS`."""
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            start = since if 0 <= since <= size else 0
+            start = max(start, size - 8192)
+            f.seek(start)
+            data = f.read()
+    except OSError:
+        return ""
+    lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+    text = " | ".join(lines[-OUTPUT_TAIL_LINES:])
+    return text if len(text) <= OUTPUT_TAIL_CHARS else "..." + text[-OUTPUT_TAIL_CHARS:]
 
 
 @dataclass(frozen=True)
@@ -110,6 +154,7 @@ class _Instance:
     last_probe: ProbeResult | None = None
     ready: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    log_offset: int = -1  # the log's size when this instance started (-1: unknown, adopted)
 
 
 def _ms(t0: float) -> float:
@@ -327,7 +372,19 @@ class ServiceSupervisor:
             if t is not asyncio.current_task():
                 t.cancel()
         self._remove_state(inst.resource_id)
-        ev = ServiceExited(inst.resource_id, inst.pid, code, sig, inst.stopping, at, inst.popen is None)
+        log_path = self.log_path(inst.resource_id)
+        output = "" if inst.stopping else output_tail(log_path, max(0, inst.log_offset))
+        ev = ServiceExited(
+            inst.resource_id,
+            inst.pid,
+            code,
+            sig,
+            inst.stopping,
+            at,
+            inst.popen is None,
+            output,
+            str(log_path),
+        )
         self._last_exit[inst.resource_id] = ev
         self._emit(ev)
 
@@ -485,10 +542,7 @@ class ServiceSupervisor:
             if self._try_adopt(rid):
                 return OpResult(OcfRc.OK, OpStatus.DONE, _ms(t0), "adopted running process")
             last = self._last_exit.get(rid)
-            why = ""
-            if last is not None and not last.expected:
-                how = f"signal {last.signal}" if last.signal else f"code {last.exit_code}"
-                why = f"process {last.pid} exited ({how})"
+            why = last.describe() if last is not None and not last.expected else ""
             return OpResult(OcfRc.NOT_RUNNING, OpStatus.DONE, _ms(t0), why)
         probe = inst.definition.probe
         if probe is not None and inst.failures >= probe.failure_threshold:
@@ -504,6 +558,7 @@ class ServiceSupervisor:
     def _spawn(self, rid: str, d: ServiceDefinition, token: str = "") -> _Instance:
         self.rotate_log(rid, d, copytruncate=False)
         logfd = os.open(self.log_path(rid), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        offset = os.fstat(logfd).st_size
         try:
             kwargs: dict[str, Any] = {}
             if d.user:
@@ -529,7 +584,7 @@ class ServiceSupervisor:
         self.ctx.reaper.manage(popen.pid)
         self.ctx.reaper.add_session(popen.pid)
         st = read_stat(popen.pid)
-        inst = _Instance(rid, d, popen.pid, st.start_ticks if st else 0, popen)
+        inst = _Instance(rid, d, popen.pid, st.start_ticks if st else 0, popen, log_offset=offset)
         self._instances[rid] = inst
         self._write_state(inst)
         if not self._watch(inst):
@@ -581,11 +636,12 @@ class ServiceSupervisor:
                 await asyncio.wait_for(inst.exited.wait(), min(d.probe.interval_s, 0.1))
         if inst.exited.is_set():
             how = f"signal {inst.exit_signal}" if inst.exit_signal else f"code {inst.exit_code}"
+            output = output_tail(self.log_path(rid), max(0, inst.log_offset))
             return OpResult(
                 OcfRc.ERR_GENERIC,
                 OpStatus.DONE,
                 _ms(t0),
-                f"exited during start ({how}); see {self.log_path(rid)}",
+                exit_text(f"exited during start ({how})", output, str(self.log_path(rid))),
             )
         await self._terminate(inst, 0.0, 5.0)
         return OpResult(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal as _signal
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -393,17 +392,7 @@ class NodeAgent:
         intervals = monitor_ops_for_role(self.config, found[0], Role.STARTED)
         interval = intervals[0][0] if intervals else 0
         if isinstance(ev, ServiceExited):
-            if ev.signal is not None:
-                try:
-                    name = _signal.Signals(ev.signal).name
-                except ValueError:
-                    name = "?"
-                how = f"killed by signal {ev.signal} ({name})"
-            elif ev.exit_code is not None:
-                how = f"exited with code {ev.exit_code}"
-            else:
-                how = "exited"
-            reason = f"process {ev.pid} {how}"
+            reason = ev.describe()
             res = OpResult(OcfRc.NOT_RUNNING, AgentStatus.DONE, 0.0, reason)
         else:
             reason = f"probe failed {ev.failures} times: {ev.detail}"
