@@ -373,3 +373,18 @@ def test_a_fence_no_device_can_carry_out_is_reported_once_not_replanned_in_a_loo
         assert await asyncio.wait_for(h.ctl.stop_everything(), 5) is True
 
     run(body, h)
+
+
+def test_fail_counts_of_infinity_read_infinity_in_events() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.fail("web", "start")
+        h.fake.kill("web")
+        await h.advance(5)
+        assert await h.failcount("web") >= INFINITY
+        h.fake.script("web", "start", [OcfRc.OK])
+        await h.advance(70, step=10)  # failure-timeout 60s
+        expired = [e.message for e in h.events if e.kind is EventKind.EXPIRY]
+        assert expired and all("1000000" not in m for m in expired), expired
+        assert any("(INFINITY x start_0)" in m for m in expired), expired
+
+    run(body)

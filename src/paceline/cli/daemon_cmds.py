@@ -24,6 +24,7 @@ import typer
 
 from ..daemon.app import DaemonError, default_state_dir, make_daemon, socket_path
 from ..daemon.logs import setup_logging
+from ..model.scores import format_score
 
 __all__ = ["EXIT_NO_DAEMON", "DaemonClient", "NoDaemon", "register"]
 
@@ -145,7 +146,7 @@ def _status_text(data: dict[str, Any]) -> str:
         where = r["node"] or "-"
         line = f"  {r['id']:<{width}}  {r['agent']:<{awidth}}  {r['role']:<8}  {where}"
         if r["failcount"]:
-            line += f"   failcount={r['failcount']}"
+            line += f"   failcount={format_score(r['failcount'])}"
             if r["last_failure"]:
                 line += f" last={r['last_failure']}"
         if r["reason"]:

@@ -350,8 +350,8 @@ class Controller:
             await self.db.log_event(
                 EventKind.EXPIRY,
                 f.node,
-                f"fail count of {f.resource} on {f.node} ({f.count} x {f.operation}) expired after "
-                f"failure-timeout {timeout:g}s",
+                f"fail count of {f.resource} on {f.node} ({format_score(f.count)} x {f.operation}) "
+                f"expired after failure-timeout {timeout:g}s",
                 resource=f.resource,
                 task=f.operation,
             )

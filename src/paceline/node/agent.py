@@ -33,6 +33,7 @@ from ..controller.statedb import StateDB
 from ..controller.view import find_primitive, walk_primitives
 from ..model.config import Configuration
 from ..model.enums import OpStatus, Role
+from ..model.scores import format_score
 from ..model.state import OpRecord
 from ..model.yaml_state import monitor_ops_for_role
 from ..scheduler.meta import effective_meta, is_true
@@ -216,7 +217,7 @@ class NodeAgent:
                 await self.db.log_event(
                     EventKind.RECOVERY,
                     self.node,
-                    f"{rsc} recovered on {self.node} (fail count {count})",
+                    f"{rsc} recovered on {self.node} (fail count {format_score(count)})",
                     resource=rsc,
                     task=task,
                     rc=0,
