@@ -19,8 +19,6 @@ import sys
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from paceline.agents import (
     AgentMetadata,
@@ -39,6 +37,7 @@ from paceline.agents.systemd import NOT_RUNNING_REASON
 __all__ = ["agent_app"]
 
 agent_app = typer.Typer(
+    rich_markup_mode=None,
     help="Run resource and fence agents by hand; list them; show their parameters.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -171,10 +170,16 @@ def list_cmd(
 
 
 def _print_info(spec: AgentSpec, md: AgentMetadata) -> None:
-    console = Console()
-    console.print(f"[bold]{spec}[/bold]  {md.shortdesc}")
+    """The agent's parameters and actions as tables. The agent's own texts are shown as they are:
+    no Rich markup, emoji codes (`ocf:heartbeat:Dummy` holds `:heartbeat:`) or highlighting."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(markup=False, emoji=False, highlight=False)
+    console.print(Text.assemble((str(spec), "bold"), f"  {md.shortdesc}"))
     if md.longdesc and md.longdesc != md.shortdesc:
-        console.print(md.longdesc, highlight=False)
+        console.print(md.longdesc)
     table = Table("parameter", "type", "default", "required", "unique", "description")
     for p in md.parameters:
         table.add_row(

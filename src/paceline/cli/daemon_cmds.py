@@ -155,6 +155,12 @@ def _status_text(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def watch_frame(text: str, tty: bool) -> str:
+    """One refresh of `status --watch`: on a terminal, the screen is cleared first; into a pipe
+    or file, frames follow each other, separated by a blank line (no control codes)."""
+    return ("\x1b[H\x1b[2J" if tty else "\n") + text + "\n"
+
+
 def status(
     state_dir: StateDir = None,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until interrupted.")] = False,
@@ -179,7 +185,7 @@ def status(
                     text += "\nRecent events:\n" + "\n".join(_event_line(e) for e in evs.get("events", []))
             except (NoDaemon, httpx.HTTPError) as e:
                 text = f"paceline: {e} (retrying every {interval:g}s)"
-            sys.stdout.write("\x1b[H\x1b[2J" + text + "\n")
+            sys.stdout.write(watch_frame(text, sys.stdout.isatty()))
             sys.stdout.flush()
             time.sleep(interval)
     except KeyboardInterrupt:
@@ -187,8 +193,12 @@ def status(
 
 
 # -- resource and node commands ---------------------------------------------------------------------
-resource_app = typer.Typer(no_args_is_help=True, help="Restart, clean up, ban, clear or move a resource.")
-node_app = typer.Typer(no_args_is_help=True, help="Put a node in standby, online or maintenance.")
+resource_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Restart, clean up, ban, clear or move a resource."
+)
+node_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Put a node in standby, online or maintenance."
+)
 
 Rsc = Annotated[str, typer.Argument(metavar="RESOURCE", help="Resource id.")]
 OnNode = Annotated[str | None, typer.Option("--node", help="The node (default: the daemon's node).")]

@@ -24,8 +24,12 @@ from .simulate_cmd import EXIT_INPUT, EXIT_USAGE, simulate
 
 __all__ = ["app", "config_app"]
 
-app = typer.Typer(no_args_is_help=True, help="Paceline: a high-availability cluster manager.")
-config_app = typer.Typer(no_args_is_help=True, help="Check and show cluster configurations.")
+app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Paceline: a high-availability cluster manager."
+)
+config_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Check and show cluster configurations."
+)
 
 app.command("simulate", help="Run the scheduler offline and show the transition.")(simulate)
 app.add_typer(config_app, name="config")
