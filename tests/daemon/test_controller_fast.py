@@ -388,3 +388,42 @@ def test_fail_counts_of_infinity_read_infinity_in_events() -> None:
         assert any("(INFINITY x start_0)" in m for m in expired), expired
 
     run(body)
+
+
+def test_a_requested_restart_is_a_stop_and_a_start_not_a_recovery() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.kill("web")
+        await h.advance(5)
+        assert [e.kind for e in h.events if e.resource == "web"].count(EventKind.RECOVERY) == 1
+        h.events.clear()
+        await h.ctl.restart({"web"}, why="resource restart requested")
+        await h.settle()
+        assert h.fake.running == {"web", "worker", "other"}
+        web = [(e.kind, e.message) for e in h.events if e.resource == "web"]
+        assert (EventKind.STOP, "stop web on n1: ok (resource restart requested)") in web, web
+        assert EventKind.START in [k for k, _ in web] and EventKind.RECOVERY not in [k for k, _ in web]
+        assert await h.failcount("web") == 1  # the earlier failure still counts, but nothing recovers
+
+    run(body)
+
+
+def test_a_start_after_the_node_agent_restarted_is_not_a_recovery() -> None:
+    """A new daemon (a new NodeAgent) starting a resource that has an old fail count starts it."""
+
+    async def body(h: Harness) -> None:
+        h.fake.kill("web")
+        await h.advance(5)
+        await h.ctl.stop_everything()
+        assert h.fake.running == set()
+        h.events.clear()
+        from paceline.node.agent import NodeAgent
+
+        h.ctl.stop()
+        agent = NodeAgent(h.fake, h.db, h.node, h.clock, h._wake)
+        h.agent, h.ctl.executor = agent, agent
+        h.ctl._stop_all = False
+        await h.ctl.converge()
+        assert h.fake.running == {"web", "worker", "other"}
+        assert EventKind.RECOVERY not in h.kinds("web") and EventKind.START in h.kinds("web")
+
+    run(body)

@@ -126,3 +126,27 @@ def test_an_unfencable_node_is_unclean_in_status_and_a_stop_signal_still_ends_th
     assert asyncio.run(go()) == 1
     last = caplog.records[-1].getMessage()
     assert "NOT stopped" in last and "web" in last
+
+
+def test_a_resource_command_naming_an_unknown_node_is_refused(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(WEB)
+    fake = FakeAgentRunner()
+
+    async def go() -> None:
+        from paceline.daemon.api import Api
+        from paceline.daemon.http import HttpError
+
+        d = Daemon(tmp_path / "state", cfg, node_name="n1", runner=fake)
+        task = asyncio.create_task(d.run())
+        await _until(lambda: fake.running == {"web", "worker", "other"})
+        api = Api(d)
+        for op in ("ban", "move", "cleanup"):
+            with pytest.raises(HttpError) as info:
+                await api.handle(Request("POST", f"/resource/web/{op}", body={"node": "nosuch"}))
+            assert info.value.status == 404 and "no node 'nosuch' (nodes: n1)" in str(info.value)
+        assert not (await d.db.snapshot()).locations
+        d.request_shutdown()
+        assert await asyncio.wait_for(task, 10) == 0
+
+    asyncio.run(go())

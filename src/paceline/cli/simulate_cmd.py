@@ -151,6 +151,12 @@ def simulate(
     transition = schedule(config, state, now)
     for warning in transition.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if not state.nodes and any(True for _ in config.primitives()):
+        print(
+            "note: no nodes: the configuration lists none (nodes:) and the state names none, "
+            "so nothing can be placed",
+            file=sys.stderr,
+        )
     if as_json:
         print(json.dumps(transition_to_json(transition), indent=2))
         return

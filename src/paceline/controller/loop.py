@@ -112,6 +112,7 @@ class Controller:
         self._stopping = False
         self._stop_all = False
         self._forced_stop: set[str] = set()
+        self._forced_reason = ""
         self._repeat: tuple[tuple[str, ...], int] = ((), 0)
         self._last_ok = True
         self.blocked: dict[str, str] = {}
@@ -213,7 +214,16 @@ class Controller:
         self.effective, self.last_state = eff, state
         if self.on_state is not None:
             self.on_state(state)
-        return eff, snap, schedule(eff, state, self.clock.time())
+        t = schedule(eff, state, self.clock.time())
+        if self._forced_stop and self._forced_reason:  # say why, not "node availability"
+            actions = tuple(
+                replace(a, reason=self._forced_reason)
+                if a.kind is ActionKind.STOP and a.resource in self._forced_stop
+                else a
+                for a in t.actions
+            )
+            t = replace(t, actions=actions)
+        return eff, snap, t
 
     async def _pass(self) -> bool:
         """One reconcile pass; True when it ran actions (plan again at once)."""
@@ -416,19 +426,20 @@ class Controller:
         rsc_ids: set[str],
         new_config: Configuration | None = None,
         reload: Mapping[str, str] | None = None,
+        why: str = "restart requested",
     ) -> bool:
         """Stop `rsc_ids` (and what depends on them) under the current configuration, then switch to
         `new_config` (if given), reload the resources in `reload` ({id: reload action}) with their
         new parameters, and let the next pass start everything again. A failed reload becomes a
-        restart."""
+        restart. `why` is the stops' reason (in their events)."""
         async with self._lock:
             ok = True
             if rsc_ids:
-                self._forced_stop = set(rsc_ids)
+                self._forced_stop, self._forced_reason = set(rsc_ids), why
                 try:
                     ok = await self.converge()
                 finally:
-                    self._forced_stop = set()
+                    self._forced_stop, self._forced_reason = set(), ""
             if new_config is not None:
                 self.config = new_config
             if reload:

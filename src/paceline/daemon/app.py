@@ -421,7 +421,7 @@ class Daemon:
                     "its definition changed",
                     resource=rid,
                 )
-        await self.controller.restart(restart, loaded.config, reload)
+        await self.controller.restart(restart, loaded.config, reload, why="its configuration changed")
         warnings = [*loaded.warnings, *environment_warnings(loaded.config, source)]
         return {
             "applied": True,

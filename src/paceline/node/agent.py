@@ -100,6 +100,9 @@ class NodeAgent:
         self.monitors = MonitorManager(runner, clock, self._on_monitor)
         self._history: tuple[OpRecord, ...] = ()
         self._recent_failures: dict[str, deque[float]] = {}
+        self._failed_since_start: set[str] = set()
+        """Resources that failed here since they last started here: their next start is a
+        recovery (a start after a daemon restart, a `resource restart` or a move is not)."""
         self.token = 0
         """The fencing token of the DC whose actions this node runs (0: the embedded store)."""
         self.may_act: Callable[[], bool] = lambda: True
@@ -154,6 +157,7 @@ class NodeAgent:
             agent=str(found[0].agent) if found is not None else "",
         )
         if failed:
+            self._failed_since_start.add(rsc)
             recent = self._recent_failures.setdefault(rsc, deque(maxlen=32))
             recent.append(self.clock.monotonic())
             what = f"{task}" + (f" ({interval_ms} ms)" if interval_ms else "")
@@ -207,12 +211,14 @@ class NodeAgent:
             else:
                 res = await self.runner.run(req)
             expected = 0  # every action but a monitor of a promoted instance succeeds with 0
-            had_failures = await self._fail_count(rsc) > 0
             ok = await self._record(rsc, task, 0, res, expected)
         finally:
             self.busy.discard(rsc)
         if ok:
-            if task == "start" and had_failures:
+            recovering = task == "start" and rsc in self._failed_since_start
+            if task == "start":
+                self._failed_since_start.discard(rsc)
+            if recovering:
                 count = await self._fail_count(rsc)
                 await self.db.log_event(
                     EventKind.RECOVERY,
