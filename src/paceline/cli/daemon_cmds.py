@@ -9,9 +9,8 @@ command line, 3 no daemon.
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import json
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -19,12 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from ..daemon.app import DaemonError, default_state_dir, make_daemon, socket_path
-from ..daemon.logs import setup_logging
+from ..daemon.paths import default_state_dir, socket_path
 from ..model.scores import format_score
+
+# Start-up time matters here (every `paceline status` pays it): the daemon, asyncio and the
+# agents are imported by `run` only, and the client speaks HTTP with the standard library.
 
 __all__ = ["EXIT_NO_DAEMON", "DaemonClient", "NoDaemon", "register"]
 
@@ -45,6 +45,36 @@ class NoDaemon(Exception):
     """No daemon answers on the socket."""
 
 
+class DaemonTimeout(Exception):
+    """The daemon did not answer in time."""
+
+
+def _exchange(path: str, method: str, target: str, body: Any, timeout: float) -> tuple[int, bytes]:
+    """One HTTP/1.1 request over the daemon's Unix socket, answered with `Connection: close`
+    (`paceline.daemon.http`): (status, body). Raises OSError, TimeoutError or ValueError."""
+    payload = json.dumps(body).encode() if body is not None else b""
+    head = f"{method} {target} HTTP/1.1\r\nHost: paceline\r\nConnection: close\r\n"
+    if payload:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(head.encode("latin-1") + b"\r\n" + payload)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    header, sep, data = raw.partition(b"\r\n\r\n")
+    status_line = header.split(b"\r\n", 1)[0].split()
+    if not sep or len(status_line) < 2 or not status_line[1].isdigit():
+        raise ValueError("not an HTTP answer")
+    for line in header.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            data = data[: int(value.strip())]
+    return int(status_line[1]), data
+
+
 class DaemonClient:
     """Talks HTTP to the daemon over its Unix socket."""
 
@@ -58,19 +88,19 @@ class DaemonClient:
             raise NoDaemon(
                 f"no paceline daemon is running (no socket at {self.sock}); start one with `paceline run`"
             )
-        transport = httpx.HTTPTransport(uds=str(self.sock))
         try:
-            with httpx.Client(transport=transport, base_url="http://paceline", timeout=self.timeout) as c:
-                r = c.request(method, path, json=body)
-        except (httpx.ConnectError, httpx.RemoteProtocolError, FileNotFoundError, ConnectionRefusedError):
+            status, raw = _exchange(str(self.sock), method, path, body, self.timeout)
+        except TimeoutError:
+            raise DaemonTimeout("the daemon did not answer in time") from None
+        except (OSError, ValueError):
             raise NoDaemon(
                 f"no paceline daemon answers on {self.sock} (is `paceline run` running?)"
             ) from None
         try:
-            data = r.json()
+            data = json.loads(raw)
         except ValueError:
-            data = {"error": r.text}
-        return r.status_code, data
+            data = {"error": raw.decode("utf-8", "replace")}
+        return status, data
 
 
 def _call(state_dir: Path | None, method: str, path: str, body: Any = None) -> Any:
@@ -79,7 +109,7 @@ def _call(state_dir: Path | None, method: str, path: str, body: Any = None) -> A
     except NoDaemon as e:
         print(f"paceline: {e}", file=sys.stderr)
         raise typer.Exit(EXIT_NO_DAEMON) from None
-    except httpx.TimeoutException:
+    except DaemonTimeout:
         print("paceline: the daemon did not answer in time", file=sys.stderr)
         raise typer.Exit(1) from None
     if status >= 400:
@@ -116,7 +146,11 @@ def run(
     ] = True,
 ) -> None:
     """Run the node daemon in the foreground: keep the configured resources running."""
+    import asyncio
     import logging
+
+    from ..daemon.app import DaemonError, make_daemon
+    from ..daemon.logs import setup_logging
 
     setup_logging(log_json, logging.DEBUG if verbose else logging.INFO)
     daemon = make_daemon(state_dir or default_state_dir(), config, node, restart_backoff=restart_backoff)
@@ -183,7 +217,7 @@ def status(
                 if code == 200 and not as_json:
                     _, evs = client.request("GET", "/events?limit=6")
                     text += "\nRecent events:\n" + "\n".join(_event_line(e) for e in evs.get("events", []))
-            except (NoDaemon, httpx.HTTPError) as e:
+            except (NoDaemon, DaemonTimeout) as e:
                 text = f"paceline: {e} (retrying every {interval:g}s)"
             sys.stdout.write(watch_frame(text, sys.stdout.isatty()))
             sys.stdout.flush()
@@ -309,6 +343,8 @@ def config_diff(
             f"version {prev}",
             f"running (version {cur.get('version')})",
         )
+    import difflib
+
     diff = difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True), la, lb)
     sys.stdout.writelines(diff)
 

@@ -2,25 +2,28 @@
 
 Exit codes are shared by all commands: 0 done, 1 an input file has problems, 2 a bad command line
 (see `paceline.cli.simulate_cmd`).
+
+Start-up time: the command modules import only Typer and the standard library at the top; each
+command imports the model, scheduler, agents or daemon it needs when it runs (`paceline --help`
+and `paceline status` must not pay for the scheduler or the agents). `bench/cli_bench.py`
+measures it.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..model.cib import CibError, read_cib
-from ..model.cib_writer import write_cib
-from ..model.config import Configuration
-from ..model.state import ClusterState
-from ..model.yaml_loader import ConfigError, dump_config, load_config, read_text
 from .agent_cmd import agent_app
 from .daemon_cmds import register as register_daemon_commands
 from .output import print_problems
 from .simulate_cmd import EXIT_INPUT, EXIT_USAGE, simulate
+
+if TYPE_CHECKING:
+    from ..model.config import Configuration
 
 __all__ = ["app", "config_app"]
 
@@ -44,6 +47,7 @@ def validate(
     every problem (exit 1). Warnings (unknown meta attributes; agents, commands or users this
     machine lacks, which is fine if the file is for another machine) go to stderr."""
     from ..daemon.configsrc import InvalidConfig, check_text, environment_warnings
+    from ..model.yaml_loader import ConfigError, read_text
 
     try:
         text = read_text(file)
@@ -75,6 +79,9 @@ def show(
     ] = None,
 ) -> None:
     """Print the configuration as normalised YAML (ids filled in, every default explicit where it matters)."""
+    from ..model.cib import CibError, read_cib
+    from ..model.yaml_loader import ConfigError, dump_config, load_config
+
     config: Configuration
     if (file is None) == (cib is None):
         print("paceline config show: give FILE or --cib FILE.xml", file=sys.stderr)
@@ -96,6 +103,10 @@ def export(
 ) -> None:
     """Print the configuration as a Pacemaker CIB (XML), for crm_simulate, crm_verify or a
     Pacemaker cluster. A built-in `service` resource becomes ocf:pacemaker:Dummy there."""
+    from ..model.cib_writer import write_cib
+    from ..model.state import ClusterState
+    from ..model.yaml_loader import ConfigError, load_config
+
     try:
         config = load_config(file)
     except ConfigError as exc:

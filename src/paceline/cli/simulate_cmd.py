@@ -16,18 +16,16 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..model.cib import CibError, parse_iso_datetime, read_cib
-from ..model.config import Configuration
-from ..model.state import ClusterState
-from ..model.yaml_loader import ConfigError, load_config
-from ..model.yaml_state import load_state, load_state_text
-from ..scheduler import Transition, schedule
-from ..simulate import SimulationError, apply_node_fail, apply_op_fail, explain, transition_to_json
 from .output import format_placement, format_summary, print_lines, print_problems
+
+if TYPE_CHECKING:
+    from ..model.config import Configuration
+    from ..model.state import ClusterState
+    from ..scheduler import Transition
 
 __all__ = ["EXIT_INPUT", "EXIT_USAGE", "parse_now", "simulate"]
 
@@ -37,6 +35,8 @@ EXIT_USAGE = 2
 
 def parse_now(text: str) -> float:
     """Epoch seconds, or a date as crm_simulate's -t takes it (`2026-11-21 10:00:00Z`, `2005-001`)."""
+    from ..model.cib import parse_iso_datetime
+
     t = text.strip()
     if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", t):
         return float(t)
@@ -52,6 +52,10 @@ def _inputs(
     config_path: Path | None, state_path: Path | None, cib_path: Path | None
 ) -> tuple[Configuration, ClusterState, float | None]:
     """Configuration, state and the CIB's execution date; raises typer.Exit on bad input."""
+    from ..model.cib import CibError, read_cib
+    from ..model.yaml_loader import ConfigError, load_config
+    from ..model.yaml_state import load_state, load_state_text
+
     if cib_path is not None:
         if config_path is not None or state_path is not None:
             raise _usage("give either CONFIG [--state STATE] or --cib FILE, not both")
@@ -131,6 +135,9 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the transition as JSON.")] = False,
 ) -> None:
     """Show what the scheduler would do: the transition summary and the resulting placement."""
+    from ..scheduler import schedule
+    from ..simulate import SimulationError, apply_node_fail, apply_op_fail, explain, transition_to_json
+
     config, state, execution_date = _inputs(config_path, state_path, cib_path)
     if now_text is not None:
         try:

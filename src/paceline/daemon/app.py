@@ -41,22 +41,12 @@ from .api import Api
 from .configsrc import InvalidConfig, LoadedConfig, changed_primitives, check_text, environment_warnings
 from .housekeeping import forget_previous_boot, stop_orphans
 from .http import UnixHttpServer
+from .paths import DEFAULT_STATE_DIR, default_state_dir, socket_path
 from .reload import plan_reloads
 
 __all__ = ["DEFAULT_STATE_DIR", "Daemon", "DaemonError", "default_state_dir", "make_daemon", "socket_path"]
 
 log = logging.getLogger("paceline.daemon")
-
-DEFAULT_STATE_DIR = "/var/lib/paceline"
-
-
-def default_state_dir() -> Path:
-    return Path(os.environ.get("PACELINE_STATE_DIR") or DEFAULT_STATE_DIR)
-
-
-def socket_path(state_dir: Path) -> Path:
-    return state_dir / "paceline.sock"
-
 
 class DaemonError(Exception):
     """The daemon cannot start; the message says why (one line)."""
