@@ -53,8 +53,6 @@ def _inputs(
 ) -> tuple[Configuration, ClusterState, float | None]:
     """Configuration, state and the CIB's execution date; raises typer.Exit on bad input."""
     from ..model.cib import CibError, read_cib
-    from ..model.yaml_loader import ConfigError, load_config
-    from ..model.yaml_state import load_state, load_state_text
 
     if cib_path is not None:
         if config_path is not None or state_path is not None:
@@ -69,6 +67,9 @@ def _inputs(
         return report.config, report.state, report.execution_date
     if config_path is None:
         raise _usage("missing CONFIG (a cluster YAML file) or --cib FILE")
+    from ..model.yaml_loader import ConfigError, load_config
+    from ..model.yaml_state import load_state, load_state_text
+
     try:
         config = load_config(config_path)
         if state_path is not None:
@@ -136,7 +137,6 @@ def simulate(
 ) -> None:
     """Show what the scheduler would do: the transition summary and the resulting placement."""
     from ..scheduler import schedule
-    from ..simulate import SimulationError, apply_node_fail, apply_op_fail, explain, transition_to_json
 
     config, state, execution_date = _inputs(config_path, state_path, cib_path)
     if now_text is not None:
@@ -146,13 +146,16 @@ def simulate(
             raise _usage(f"--now: {exc}") from None
     else:
         now = execution_date if execution_date is not None else time.time()
-    try:
-        for node in node_fail or []:
-            state = apply_node_fail(state, node, config)
-        for spec in op_fail or []:
-            state = apply_op_fail(state, spec, config, now)
-    except SimulationError as exc:
-        raise _usage(str(exc)) from None
+    if node_fail or op_fail:  # `paceline.simulate` needs the YAML reader: only when asked for
+        from ..simulate import SimulationError, apply_node_fail, apply_op_fail
+
+        try:
+            for node in node_fail or []:
+                state = apply_node_fail(state, node, config)
+            for spec in op_fail or []:
+                state = apply_op_fail(state, spec, config, now)
+        except SimulationError as exc:
+            raise _usage(str(exc)) from None
     if explain_rsc is not None and config.find(explain_rsc) is None:
         raise _usage(f"--explain: unknown resource {explain_rsc!r}")
     transition = schedule(config, state, now)
@@ -165,11 +168,15 @@ def simulate(
             file=sys.stderr,
         )
     if as_json:
+        from ..simulate import transition_to_json
+
         print(json.dumps(transition_to_json(transition), indent=2))
         return
     lines = format_summary(transition.summary)
     lines += ["", *format_placement(transition.placement)]
     if explain_rsc is not None:
+        from ..simulate import explain
+
         for target in _explain_targets(config, transition, explain_rsc):
             terms = explain(transition, target) or ["(no score terms)"]
             lines += ["", f"Scores for {target}:", *(f"  {t}" for t in terms)]
