@@ -224,8 +224,9 @@ class Daemon:
         self.agent = agent
         snap = await db.snapshot()
         agent.config = effective_config(loaded.config, self.node, snap)
+        rebooted = False
         if isinstance(runner, LocalAgentRunner):
-            forget_previous_boot(runner, self.state_dir, self.node)
+            rebooted = forget_previous_boot(runner, self.state_dir, self.node)
             adopted = runner.services.adopt_all()
             for rid in adopted:
                 log.info(
@@ -246,7 +247,9 @@ class Daemon:
                 rid,
                 extra={"fields": {"kind": "config", "rsc": rid}},
             )
-        await agent.probe(history=(await db.snapshot()).history)
+        # on the same boot, a service that died while no daemon watched it is a failure; after a
+        # reboot, everything stopped with the machine
+        await agent.probe(history=(await db.snapshot()).history, died_is_failure=not rebooted)
         controller = Controller(
             db, self.clock, self.node, agent, loaded.config, on_transition=self._on_transition
         )

@@ -303,7 +303,10 @@ class NodeAgent:
         return await self.db.failcount(rsc, self.node)
 
     async def probe(
-        self, rsc_ids: list[str] | None = None, history: tuple[OpRecord, ...] | None = None
+        self,
+        rsc_ids: list[str] | None = None,
+        history: tuple[OpRecord, ...] | None = None,
+        died_is_failure: bool = False,
     ) -> list[str]:
         """Probe (monitor, interval 0) resources to learn what already runs here: at start-up
         (adopt, never start a second copy), after a cleanup, and when the scheduler asks.
@@ -312,7 +315,10 @@ class NodeAgent:
         With `history` (at start-up), a probe that agrees with what the history says (running in
         the recorded role, or stopped) is not recorded, so the history survives a daemon restart
         unchanged; one that disagrees is recorded as the resource's latest operation and its
-        recurring monitor records (now stale) are dropped."""
+        recurring monitor records (now stale) are dropped. With `died_is_failure` (a daemon restart
+        on the same boot), a resource the history has running here that the probe finds stopped
+        died while no daemon watched it: that is recorded as a failure of its monitor (fail
+        count, `failure` event), as it would have been had the daemon been running."""
         ids = rsc_ids if rsc_ids is not None else [p.id for p, _, _ in walk_primitives(self.config)]
         roles = roles_on(history, self.node) if history is not None else None
         found: list[str] = []
@@ -325,7 +331,25 @@ class NodeAgent:
             else:
                 res = await self.runner.run(req)
             rc = int(res.rc)
-            if roles is None or not _agrees(roles.get(rid), res):
+            view = roles.get(rid) if roles is not None else None
+            if (
+                died_is_failure
+                and view is not None
+                and view.role in (LocalRole.STARTED, LocalRole.PROMOTED)
+                and res.status is AgentStatus.DONE
+                and rc == int(OcfRc.NOT_RUNNING)
+            ):
+                await self.db.drop_monitor_records(rid, self.node)
+                found_prim = find_primitive(self.config, rid)
+                intervals = (
+                    monitor_ops_for_role(self.config, found_prim[0], Role.STARTED) if found_prim else []
+                )
+                why = "stopped while no daemon was running here" + (
+                    f" ({res.exit_reason})" if res.exit_reason else ""
+                )
+                await self._record(rid, "monitor", intervals[0][0] if intervals else 10_000, res, 0, why)
+                return
+            if roles is None or not _agrees(view, res):
                 if roles is not None:
                     await self.db.drop_monitor_records(rid, self.node)
                 await self._record(rid, "monitor", 0, res, 7)
