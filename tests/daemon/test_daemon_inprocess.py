@@ -150,3 +150,57 @@ def test_a_resource_command_naming_an_unknown_node_is_refused(tmp_path: Path) ->
         assert await asyncio.wait_for(task, 10) == 0
 
     asyncio.run(go())
+
+
+def test_status_says_why_in_standby_and_marks_maintenance_unmanaged(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(WEB)
+    fake = FakeAgentRunner()
+
+    async def go() -> None:
+        from paceline.daemon.api import Api
+
+        d = Daemon(tmp_path / "state", cfg, node_name="n1", runner=fake)
+        task = asyncio.create_task(d.run())
+        await _until(lambda: fake.running == {"web", "worker", "other"})
+        api = Api(d)
+        await api.handle(Request("POST", "/node/n1/standby"))
+        status = await api.handle(Request("GET", "/status"))
+        assert {(r["id"], r["role"], r["reason"]) for r in status["resources"]} == {
+            (rid, "Stopped", "n1 is in standby (paceline node online n1 to end it)")
+            for rid in ("web", "worker", "other")
+        }
+        await api.handle(Request("POST", "/node/n1/online"))
+        await api.handle(Request("POST", "/node/n1/maintenance"))
+        status = await api.handle(Request("GET", "/status"))
+        assert {(r["role"], r["reason"]) for r in status["resources"]} == {
+            ("Started", "unmanaged (n1 in maintenance): not monitored, left as it is")
+        }
+        d.request_shutdown()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(go())
+
+
+def test_a_service_exit_in_maintenance_is_not_recorded_as_a_failure(tmp_path: Path) -> None:
+    from paceline.agents import ServiceExited
+
+    from .fasttier import Harness
+
+    h = Harness()
+
+    async def go() -> None:
+        await h.start()
+        await h.db.set_node_flags("n1", maintenance=True)
+        h.ctl.wake()
+        await h.settle()
+        await h.agent.on_service_event(ServiceExited("web", 123, 1, None, False, 0.0))
+        assert await h.failcount("web") == 0
+        await h.db.set_node_flags("n1", maintenance=False)
+        h.ctl.wake()
+        await h.settle()
+        await h.agent.on_service_event(ServiceExited("web", 123, 1, None, False, 0.0))
+        assert await h.failcount("web") == 1
+        await h.stop()
+
+    asyncio.run(go())

@@ -48,6 +48,7 @@ __all__ = ["DEFAULT_STATE_DIR", "Daemon", "DaemonError", "default_state_dir", "m
 
 log = logging.getLogger("paceline.daemon")
 
+
 class DaemonError(Exception):
     """The daemon cannot start; the message says why (one line)."""
 

@@ -62,6 +62,7 @@ def build_status(
             attrs.update(attributes)
         nodes.append({"name": n.name, "state": state, "attributes": attrs, "reason": reason})
     roles = roles_on(snap.history, node)
+    my_flags = snap.node_flags.get(node, {})
     resources = []
     for prim, group, clone, rid in _instances(config, roles):
         view = roles.get(rid)
@@ -74,7 +75,12 @@ def build_status(
         meta = effective_meta(config, prim, group, clone)
         threshold = meta_score(meta, "migration-threshold", INFINITY)
         reason = ""
-        if role is LocalRole.STOPPED:
+        unmanaged = _unmanaged(config, meta, node, my_flags)
+        if unmanaged:
+            reason = f"unmanaged ({unmanaged}): not monitored, left as it is"
+        elif role is LocalRole.STOPPED and my_flags.get("standby"):
+            reason = f"{node} is in standby (paceline node online {node} to end it)"
+        elif role is LocalRole.STOPPED:
             if count >= INFINITY:
                 reason = (
                     f"cannot run on {node} (a start failed): paceline resource cleanup {prim.id} to retry"
@@ -128,6 +134,19 @@ def build_status(
             }
         )
     return {"cluster": config.name, "dc": node, "nodes": nodes, "resources": resources}
+
+
+def _unmanaged(config: Configuration, meta: Mapping[str, str], node: str, flags: Mapping[str, Any]) -> str:
+    """Why Paceline leaves a resource alone here ("" when it manages it)."""
+    if config.options.maintenance_mode:
+        return "cluster maintenance-mode"
+    if flags.get("maintenance"):
+        return f"{node} in maintenance"
+    if meta.get("is-managed", "true").lower() in ("false", "no", "off", "0", "n"):
+        return "is-managed=false"
+    if meta.get("maintenance", "false").lower() in ("true", "yes", "on", "1", "y"):
+        return "maintenance=true"
+    return ""
 
 
 def _needs(config: Configuration, rsc: str, roles: Mapping[str, RoleView]) -> str:

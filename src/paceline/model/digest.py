@@ -10,7 +10,6 @@ from collections.abc import Mapping
 __all__ = ["op_digest"]
 
 
-
 def _quoteattr(data: str) -> str:
     """`xml.sax.saxutils.quoteattr`, without importing it (it imports urllib.request: 14 ms of
     start-up for every `simulate --cib`)."""
@@ -21,6 +20,7 @@ def _quoteattr(data: str) -> str:
             return '"{}"'.format(data.replace('"', "&quot;"))
         return f"'{data}'"
     return f'"{data}"'
+
 
 def op_digest(params: Mapping[str, str], interval_ms: int = 0, timeout_ms: int | None = None) -> str:
     """Digest of a resource's parameters for an operation (recurring ones include their timeout)."""

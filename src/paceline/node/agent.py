@@ -101,6 +101,7 @@ class NodeAgent:
         self._history: tuple[OpRecord, ...] = ()
         self._recent_failures: dict[str, deque[float]] = {}
         self._failed_since_start: set[str] = set()
+        self._paused = False  # maintenance: nothing is monitored, a service's exit is not news
         """Resources that failed here since they last started here: their next start is a
         recovery (a start after a daemon restart, a `resource restart` or a move is not)."""
         self.token = 0
@@ -376,6 +377,7 @@ class NodeAgent:
         """Run exactly the recurring monitors of what the history says runs here, healthy
         (clone instances by their instance id, `db:0`); none at all when `paused` (maintenance)."""
         self._history = history
+        self._paused = paused
         roles = roles_on(history, self.node) if not paused else {}
         wanted: list[MonitorSpec] = []
         for rid, view in sorted(roles.items()):
@@ -409,7 +411,7 @@ class NodeAgent:
     # -- service events ----------------------------------------------------------------------------
     async def on_service_event(self, ev: ServiceEvent) -> None:
         rsc = ev.resource_id
-        if (isinstance(ev, ServiceExited) and ev.expected) or not self.may_act():
+        if (isinstance(ev, ServiceExited) and ev.expected) or not self.may_act() or self._paused:
             return
         if rsc in self.busy:
             return
