@@ -200,3 +200,17 @@ def test_config_show_round_trips(files: Path, tmp_path: Path) -> None:
     shown = tmp_path / "shown.yaml"
     shown.write_text(out)
     assert load_config(shown) == load_config(files / "cluster.yaml")
+
+
+def test_the_shop_example_has_what_its_comment_promises() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    head = (examples / "sim-shop.yaml").read_text().split("cluster:")[0]
+    assert "promotable\n# database" in head
+    config = load_config(examples / "sim-shop.yaml")
+    assert any(getattr(r, "promotable", False) for r in config.resources)
+    args = ["--state", examples / "sim-shop-state.yaml", "--now", "1763719200"]
+    code, out, err = run("simulate", examples / "sim-shop.yaml", *args)
+    assert (code, err) == (0, "") and out.splitlines()[:2] == ["Transition Summary:", ""]  # steady as it runs
+    assert "pg:0: Promoted on n1" in out
+    code, out, _ = run("simulate", examples / "sim-shop.yaml", *args, "--node-fail", "n1")
+    assert code == 0 and "Promote    pg:1    ( Unpromoted -> Promoted n2 )" in out
