@@ -20,7 +20,7 @@ import typer
 from .agent_cmd import agent_app
 from .daemon_cmds import register as register_daemon_commands
 from .output import print_problems
-from .simulate_cmd import EXIT_INPUT, EXIT_USAGE, simulate
+from .simulate_cmd import EXIT_INPUT, EXIT_USAGE, print_import_notes, simulate
 
 if TYPE_CHECKING:
     from ..model.config import Configuration
@@ -87,7 +87,12 @@ def show(
         print("paceline config show: give FILE or --cib FILE.xml", file=sys.stderr)
         raise typer.Exit(EXIT_USAGE)
     try:
-        config = read_cib(cib).config if cib is not None else load_config(file)  # type: ignore[arg-type]
+        if cib is not None:
+            report = read_cib(cib)
+            print_import_notes(cib, report)  # bundles, tickets, ...: never dropped without a word
+            config = report.config
+        else:
+            config = load_config(file)  # type: ignore[arg-type]
     except ConfigError as exc:
         print_problems(exc.errors)
         raise typer.Exit(EXIT_INPUT) from None

@@ -23,6 +23,7 @@ import typer
 from .output import format_placement, format_summary, print_lines, print_problems
 
 if TYPE_CHECKING:
+    from ..model.cib import CibReport
     from ..model.config import Configuration
     from ..model.state import ClusterState
     from ..scheduler import Transition
@@ -41,6 +42,14 @@ def parse_now(text: str) -> float:
     if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", t):
         return float(t)
     return parse_iso_datetime(t).timestamp()
+
+
+def print_import_notes(path: Path, report: CibReport) -> None:
+    """Name on stderr every element of a CIB the import left out (the same for every command)."""
+    for what in report.unsupported:
+        print(f"warning: {path}: not supported, ignored: {what}", file=sys.stderr)
+    for what in report.ignored:
+        print(f"note: {path}: ignored: {what}", file=sys.stderr)
 
 
 def _usage(message: str) -> typer.Exit:
@@ -62,8 +71,7 @@ def _inputs(
         except CibError as exc:
             print_problems([str(exc)])
             raise typer.Exit(EXIT_INPUT) from None
-        for what in report.unsupported:
-            print(f"warning: {cib_path}: not supported, ignored: {what}", file=sys.stderr)
+        print_import_notes(cib_path, report)
         return report.config, report.state, report.execution_date
     if config_path is None:
         raise _usage("missing CONFIG (a cluster YAML file) or --cib FILE")

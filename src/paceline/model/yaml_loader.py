@@ -58,7 +58,7 @@ from .yaml_constraints import ConstraintReader
 from .yaml_dump import dump_config
 from .yaml_nodes import ConfigError, ConfigProblem, Severity, YamlReader, _is_null, _kind
 from .yaml_nodes import _join as _join
-from .yaml_options import CLUSTER_OPTIONS, META_ATTRIBUTES, cluster_options
+from .yaml_options import CLUSTER_OPTIONS, META_ATTRIBUTES, PACEMAKER_INTERNAL_OPTIONS, cluster_options
 from .yaml_rules import RuleSyntaxError, format_rule, parse_rule
 from .yaml_scalars import _env_ref, _v_any, _v_count, format_duration
 from .yaml_scalars import _suggest as _suggest
@@ -159,6 +159,9 @@ class _ConfigReader(ConstraintReader):
             for key, value in opts.items():
                 path = _join("cluster.options", key)
                 check = CLUSTER_OPTIONS.get(key)
+                if check is None and key in PACEMAKER_INTERNAL_OPTIONS:
+                    self.warn(value, path, "Pacemaker's internal property: kept, ignored by Paceline")
+                    check = _v_any
                 if check is None:
                     self.error(value, path, "unknown cluster option" + _suggest(key, CLUSTER_OPTIONS))
                     continue
