@@ -90,7 +90,7 @@ def test_validate_command_reports_them_and_exits_1(tmp_path: Path) -> None:
         ),
         ({"command": "a 'unclosed"}, "command", "cannot split"),
         ({"command": [["nested"]]}, "command[0]", "expected a string"),
-        ({"command": "a", "env": {"1X": "v"}}, "env.1X", "not a variable name"),
+        ({"command": "a", "env": {"A=B": "v"}}, "env.A=B", "not a variable name"),
         ({"command": "a", "cwd": "relative/dir"}, "cwd", "expected an absolute path"),
         ({"command": "a", "log_max_bytes": 10}, "log_max_bytes", "expected an integer >= 1024"),
         ({"command": "a", "probe": {"tcp": "nohost"}}, "probe.tcp", "expected host:port"),

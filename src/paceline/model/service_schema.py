@@ -14,7 +14,6 @@ ranges, exactly one probe kind and its target's syntax.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,8 +35,6 @@ SERVICE_KEYS = ("command", "env", "cwd", "user", "probe", "stop_grace", "log_max
 PROBE_KINDS = ("http", "tcp", "exec")
 PROBE_KEYS = (*PROBE_KINDS, "interval", "timeout", "failure_threshold", "expect_status", "initial_delay")
 MIN_LOG_BYTES = 1024
-
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 PathPart = str | int
 
@@ -155,10 +152,13 @@ class _Checker:
                 self.add(("env",), f"expected a mapping, got {_describe(env)}")
             else:
                 for k, v in env.items():
-                    if not _ENV_NAME.match(str(k)):
-                        self.add(("env", str(k)), f"{str(k)!r} is not a variable name", at_key=True)
+                    name = str(k)
+                    if not name or "=" in name or "\x00" in name:  # what execve cannot pass
+                        self.add(("env", name), f"{name!r} is not a variable name (no '=')", at_key=True)
                     if not _is_scalar(v) and not isinstance(v, bool):
-                        self.add(("env", str(k)), f"expected a string, got {_describe(v)}")
+                        self.add(("env", name), f"expected a string, got {_describe(v)}")
+                    elif "\x00" in str(v):
+                        self.add(("env", name), "a NUL character cannot be passed in the environment")
         for key in ("cwd", "user"):
             if m.get(key) is not None:
                 self.text(m[key], (key,))
