@@ -176,3 +176,9 @@ def test_validate_warns_about_what_is_missing_here_but_accepts_the_file(tmp_path
     assert f"{f}: resource web: warning: command 'nosuch-command-xyz' not found on PATH" in res.output
     assert f"{f}: valid (4 resources, 0 constraints)" in res.output
     assert os.environ.get("PATH")  # the check used the service's PATH, not this one
+
+
+def test_a_variable_name_execve_cannot_pass_is_refused_before_start() -> None:
+    with pytest.raises(ServiceDefinitionError, match=r"service\.env\.=: '=' is not a variable name"):
+        ServiceDefinition.from_mapping({"command": ["true"], "env": {"=": ""}})
+    assert check_service({"command": ["true"], "env": {"0": "", "a.b": "1"}}) == []
