@@ -76,6 +76,11 @@ def parse_op_fail(spec: str) -> tuple[str, str, str, int]:
     rc = 1
     if len(parts) >= 4 and parts[-1].lstrip("-").isdigit():
         rc = int(parts.pop())
+    elif len(parts) >= 4 and _split_op(parts[-3])[0] in OP_NAMES and _split_op(parts[-2])[0] not in OP_NAMES:
+        # RSC:OP:NODE:RC with an RC that is not a number (not an op named like a node)
+        raise SimulationError(
+            f"bad RC {parts[-1]!r} in --op-fail {spec!r}: expected a number (an OCF exit code, e.g. 7)"
+        )
     if len(parts) < 3 or not all(parts):
         raise SimulationError(f"bad --op-fail {spec!r}: expected RSC:OP:NODE[:RC], e.g. vip:monitor:n1:7")
     return ":".join(parts[:-2]), parts[-2], parts[-1], rc

@@ -103,13 +103,51 @@ def test_crash_is_seen_before_the_next_monitor(make_runner: Make) -> None:
         assert isinstance(ev, ServiceExited)
         assert ev.resource_id == "svc" and ev.pid == pid and ev.signal == signal.SIGKILL and not ev.expected
         res = await r.run(req("monitor", d))
-        assert res.rc is OcfRc.NOT_RUNNING and f"process {pid} exited (signal 9)" == res.exit_reason
+        assert res.rc is OcfRc.NOT_RUNNING
+        assert (
+            res.exit_reason
+            == f"process {pid} killed by signal 9 (SIGKILL); log: {r.services.log_path('svc')}"
+        )
         await r.close()
         return ev.at - killed, n_before, n_at_event
 
     latency, before, at_event = arun(go())
     assert before == at_event == 1  # the event came before the next monitor ran
     assert latency < 0.05, f"crash seen after {latency * 1000:.1f} ms"
+
+
+@pytest.mark.slow
+def test_a_service_that_exits_at_once_says_why_with_its_last_output_and_log(make_runner: Make) -> None:
+    """Not just "process N exited (code 1)": the last lines it wrote (this run's only) and the log."""
+    r = make_runner()
+    script = 'echo "listening on 8080"; echo "bind: Address already in use" >&2; exit 1'
+    old_run = ServiceDefinition.from_mapping({"command": ["sh", "-c", "echo from an earlier run; sleep 300"]})
+    no_probe = ServiceDefinition.from_mapping({"command": ["sh", "-c", script]})
+    probed = ServiceDefinition.from_mapping(
+        {"command": ["sh", "-c", script], "probe": {"tcp": "127.0.0.1:1"}}
+    )
+
+    async def go() -> None:
+        events = r.services.subscribe()
+        assert (await r.run(req("start", old_run))).rc is OcfRc.OK
+        assert (await r.run(req("stop", old_run))).rc is OcfRc.OK
+        while not events.empty():
+            events.get_nowait()
+        assert (await r.run(req("start", no_probe))).rc is OcfRc.OK
+        ev = await asyncio.wait_for(events.get(), 5)
+        assert isinstance(ev, ServiceExited) and ev.exit_code == 1
+        log = r.services.log_path("svc")
+        want = "listening on 8080 | bind: Address already in use"
+        assert ev.output == want  # the earlier run's output is not this run's
+        res = await r.run(req("monitor", no_probe))
+        assert res.rc is OcfRc.NOT_RUNNING
+        assert res.exit_reason == f"process {ev.pid} exited with code 1: {want}; log: {log}"
+        res = await r.run(req("start", probed, rid="p"))
+        assert res.rc is OcfRc.ERR_GENERIC
+        assert res.exit_reason == (f"exited during start (code 1): {want}; log: {r.services.log_path('p')}")
+        await r.close()
+
+    arun(go())
 
 
 @pytest.mark.slow

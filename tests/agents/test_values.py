@@ -199,7 +199,8 @@ _probe = st.one_of(
 
 @given(
     command=st.lists(_text.filter(bool), min_size=1, max_size=4),
-    env=st.dictionaries(_text.filter(bool), _text, max_size=3),
+    # a variable name with '=' is refused by the schema (execve could not pass it)
+    env=st.dictionaries(_text.filter(lambda k: bool(k) and "=" not in k), _text, max_size=3),
     probe=_probe,
     grace=st.sampled_from(["0s", "250ms", "5s", "1min", 7]),
 )

@@ -53,6 +53,13 @@ def test_simulate_starts_on_an_empty_cluster(files: Path) -> None:
     ]
 
 
+def test_simulate_without_nodes_says_why_nothing_is_placed(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("resources: [{id: a, agent: ocf:pacemaker:Dummy}]\n")
+    code, out, err = run("simulate", tmp_path / "c.yaml", "--now", "1763719200")
+    assert code == 0 and "Transition Summary:" in out
+    assert "no nodes" in err and "nothing can be placed" in err
+
+
 def test_simulate_json_has_exactly_the_documented_keys(files: Path) -> None:
     code, out, _ = run("simulate", files / "cluster.yaml", "--now", "2025-11-21T10:00:00Z", "--json")
     assert code == 0
@@ -107,6 +114,8 @@ def test_explain_prints_score_terms(files: Path) -> None:
         (["--op-fail", "vip:monitor:n9"], "unknown node 'n9'"),
         (["--op-fail", "vip:probe:n1"], "unknown operation 'probe'"),
         (["--op-fail", "vip"], "expected RSC:OP:NODE[:RC]"),
+        (["--op-fail", "vip:monitor:n1:abc"], "bad RC 'abc'"),
+        (["--op-fail", "vip:monitor_10000:n1:x7"], "bad RC 'x7'"),
         (["--explain", "nope"], "unknown resource 'nope'"),
         (["--now", "teatime"], "--now"),
     ],
@@ -191,3 +200,17 @@ def test_config_show_round_trips(files: Path, tmp_path: Path) -> None:
     shown = tmp_path / "shown.yaml"
     shown.write_text(out)
     assert load_config(shown) == load_config(files / "cluster.yaml")
+
+
+def test_the_shop_example_has_what_its_comment_promises() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    head = (examples / "sim-shop.yaml").read_text().split("cluster:")[0]
+    assert "promotable\n# database" in head
+    config = load_config(examples / "sim-shop.yaml")
+    assert any(getattr(r, "promotable", False) for r in config.resources)
+    args = ["--state", examples / "sim-shop-state.yaml", "--now", "1763719200"]
+    code, out, err = run("simulate", examples / "sim-shop.yaml", *args)
+    assert (code, err) == (0, "") and out.splitlines()[:2] == ["Transition Summary:", ""]  # steady as it runs
+    assert "pg:0: Promoted on n1" in out
+    code, out, _ = run("simulate", examples / "sim-shop.yaml", *args, "--node-fail", "n1")
+    assert code == 0 and "Promote    pg:1    ( Unpromoted -> Promoted n2 )" in out

@@ -202,4 +202,4 @@ def test_examples_simulate(extra: list[str]) -> None:
     )
     assert result.exit_code == 0, result.stderr
     result = CliRunner().invoke(app, ["config", "validate", str(config)])
-    assert result.exit_code == 0 and "valid (3 resources, 4 constraints)" in result.stdout
+    assert result.exit_code == 0 and "valid (4 resources, 6 constraints)" in result.stdout

@@ -337,3 +337,93 @@ def test_history_records_which_agent_ran_each_operation() -> None:
         assert web and {r.agent for r in web} == {"ocf:heartbeat:Dummy"}
 
     run(body)
+
+
+FENCED = (
+    WEB.replace("stonith-enabled: false", "stonith-enabled: true")
+    + "nodes: [n1]\nfencing: {devices: [{id: f, agent: fence_dummy, hosts: [n1]}]}\n"
+)
+
+
+def test_a_fence_no_device_can_carry_out_is_reported_once_not_replanned_in_a_loop() -> None:
+    h = Harness(FENCED)
+
+    async def body(h: Harness) -> None:
+        h.fake.fail("web", "stop")
+        h.fake.kill("web")
+        before = h.ctl.passes
+        await h.advance(6)  # settles: the loop goes idle (it used to plan the fence 21 times, then 1/s)
+        assert h.ctl.passes - before <= 4
+        assert any(a.kind.value == "fence" for a in h.ctl.last_transition.actions)
+        needs = [e.message for e in h.events if "needs fencing" in e.message]
+        assert needs == [
+            "n1 needs fencing (web failed there); no fence device can fence n1 (the single-node daemon "
+            "does not fence): resolve it by hand (make sure what failed is stopped, then paceline "
+            "resource cleanup)"
+        ]
+        assert h.ctl.blocked_fences() == {
+            "n1": "needs fencing (web failed there); no fence device can fence n1 (the single-node "
+            "daemon does not fence)"
+        }
+        before = h.ctl.passes
+        await h.advance(120, step=10)  # the recheck interval re-plans, but reports nothing new
+        assert h.ctl.passes - before <= 6
+        assert len([e for e in h.events if "needs fencing" in e.message]) == 1
+        # a stop signal ends it: nothing can be done, so shutdown does not loop either
+        assert await asyncio.wait_for(h.ctl.stop_everything(), 5) is True
+
+    run(body, h)
+
+
+def test_fail_counts_of_infinity_read_infinity_in_events() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.fail("web", "start")
+        h.fake.kill("web")
+        await h.advance(5)
+        assert await h.failcount("web") >= INFINITY
+        h.fake.script("web", "start", [OcfRc.OK])
+        await h.advance(70, step=10)  # failure-timeout 60s
+        expired = [e.message for e in h.events if e.kind is EventKind.EXPIRY]
+        assert expired and all("1000000" not in m for m in expired), expired
+        assert any("(INFINITY x start_0)" in m for m in expired), expired
+
+    run(body)
+
+
+def test_a_requested_restart_is_a_stop_and_a_start_not_a_recovery() -> None:
+    async def body(h: Harness) -> None:
+        h.fake.kill("web")
+        await h.advance(5)
+        assert [e.kind for e in h.events if e.resource == "web"].count(EventKind.RECOVERY) == 1
+        h.events.clear()
+        await h.ctl.restart({"web"}, why="resource restart requested")
+        await h.settle()
+        assert h.fake.running == {"web", "worker", "other"}
+        web = [(e.kind, e.message) for e in h.events if e.resource == "web"]
+        assert (EventKind.STOP, "stop web on n1: ok (resource restart requested)") in web, web
+        assert EventKind.START in [k for k, _ in web] and EventKind.RECOVERY not in [k for k, _ in web]
+        assert await h.failcount("web") == 1  # the earlier failure still counts, but nothing recovers
+
+    run(body)
+
+
+def test_a_start_after_the_node_agent_restarted_is_not_a_recovery() -> None:
+    """A new daemon (a new NodeAgent) starting a resource that has an old fail count starts it."""
+
+    async def body(h: Harness) -> None:
+        h.fake.kill("web")
+        await h.advance(5)
+        await h.ctl.stop_everything()
+        assert h.fake.running == set()
+        h.events.clear()
+        from paceline.node.agent import NodeAgent
+
+        h.ctl.stop()
+        agent = NodeAgent(h.fake, h.db, h.node, h.clock, h._wake)
+        h.agent, h.ctl.executor = agent, agent
+        h.ctl._stop_all = False
+        await h.ctl.converge()
+        assert h.fake.running == {"web", "worker", "other"}
+        assert EventKind.RECOVERY not in h.kinds("web") and EventKind.START in h.kinds("web")
+
+    run(body)

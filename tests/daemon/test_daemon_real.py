@@ -109,6 +109,24 @@ def test_daemon_killed_and_restarted_adopts_running_services(daemon: RealDaemon,
     assert daemon.terminate() == 0
 
 
+def test_a_service_that_died_while_the_daemon_was_down_is_a_failure(daemon: RealDaemon, port: int) -> None:
+    _started(daemon)
+    pid = daemon.service_pid()
+    assert pid is not None
+    daemon.kill9()
+    os.kill(pid, signal.SIGKILL)  # dies while nothing watches it
+    daemon.start()
+    assert wait_for(lambda: http_ok(port) and daemon.service_pid() not in (None, pid), 15)
+    assert wait_for(lambda: daemon.resource("web")["role"] == "Started", 10)
+    assert daemon.resource("web")["failcount"] == 1
+    events = daemon.events()
+    restart = max(i for i, e in enumerate(events) if e["kind"] == "daemon" and "starting" in e["message"])
+    failures = [e["message"] for e in events[restart:] if e["kind"] == "failure" and e["resource"] == "web"]
+    assert len(failures) == 1 and "stopped while no daemon was running here" in failures[0], failures
+    assert "worker" not in {e["resource"] for e in events[restart:] if e["kind"] == "failure"}
+    assert daemon.terminate() == 0
+
+
 class _Hook(http.server.BaseHTTPRequestHandler):
     received: ClassVar[list[dict[str, Any]]] = []
 
@@ -355,6 +373,10 @@ def test_start_failure_is_reported_and_run_refuses_bad_input(tmp_path: Path, por
         assert wait_for(lambda: d.resource("web")["role"] == "Stopped", 10)
         web = d.resource("web")
         assert "a start failed" in web["reason"] and "exited during start" in web["reason"], web
+        # the cause, from the service's own output, and where the rest of it is
+        assert "Address already in use" in web["reason"] and "log: " in web["reason"], web
+        failures = [e["message"] for e in d.events() if e["kind"] == "failure"]
+        assert any("Address already in use" in m for m in failures), failures
         assert d.resource("worker")["role"] == "Stopped"
         assert any(e["kind"] == "escalation" and "cannot run" in e["message"] for e in d.events())
         # a second daemon on the same state directory is refused

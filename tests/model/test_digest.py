@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from paceline.model.digest import op_digest
 
 
@@ -32,3 +34,12 @@ def test_parameter_order_does_not_matter_but_values_do() -> None:
 def test_recurring_operations_include_their_timeout() -> None:
     assert op_digest({}, 10_000, 20_000) != op_digest({})
     assert op_digest({}, 10_000, 20_000) != op_digest({}, 10_000, 30_000)
+
+
+@pytest.mark.parametrize("value", ["a", 'a"b', "a'b", "a\"b'c", "<&>", "x\ny\tz\r", "", "&quot;"])
+def test_attribute_quoting_is_xml_sax_s(value: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    from paceline.model.digest import _quoteattr
+
+    assert _quoteattr(value) == quoteattr(value)

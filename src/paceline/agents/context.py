@@ -22,9 +22,21 @@ from .reaper import Reaper
 from .shimbin import install_shims
 from .types import AgentSpec, OcfRc, OpRequest, OpResult, OpStatus
 
-__all__ = ["DEFAULT_TIMEOUT_MS", "ClassRunner", "RunContext", "exit_reason_from", "outcome_to_result"]
+__all__ = [
+    "DEFAULT_FENCE_DIR",
+    "DEFAULT_LSB_DIR",
+    "DEFAULT_OCF_ROOT",
+    "DEFAULT_TIMEOUT_MS",
+    "ClassRunner",
+    "RunContext",
+    "exit_reason_from",
+    "outcome_to_result",
+]
 
 DEFAULT_TIMEOUT_MS = 20000
+DEFAULT_OCF_ROOT = "/usr/lib/ocf"
+DEFAULT_LSB_DIR = "/etc/init.d"
+DEFAULT_FENCE_DIR = "/usr/sbin"
 EXIT_REASON_PREFIX = "ocf-exit-reason:"
 
 
@@ -54,9 +66,9 @@ class RunContext:
         *,
         node_id: int = 1,
         reaper: Reaper | None = None,
-        ocf_root: str | os.PathLike[str] = "/usr/lib/ocf",
-        lsb_dir: str | os.PathLike[str] = "/etc/init.d",
-        fence_dir: str | os.PathLike[str] = "/usr/sbin",
+        ocf_root: str | os.PathLike[str] = DEFAULT_OCF_ROOT,
+        lsb_dir: str | os.PathLike[str] = DEFAULT_LSB_DIR,
+        fence_dir: str | os.PathLike[str] = DEFAULT_FENCE_DIR,
         systemctl: str = "systemctl",
         systemd_marker: str | os.PathLike[str] = "/run/systemd/system",
     ) -> RunContext:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from .attrstore import AttributeStore
-from .context import ClassRunner, RunContext
+from .context import DEFAULT_FENCE_DIR, DEFAULT_LSB_DIR, DEFAULT_OCF_ROOT, ClassRunner, RunContext
 from .fence import FenceRunner
 from .lsb import LsbRunner
 from .metadata import AgentMetadata
@@ -58,9 +58,9 @@ class LocalAgentRunner:
         max_concurrency: int | None = None,
         *,
         node_id: int = 1,
-        ocf_root: str | os.PathLike[str] = "/usr/lib/ocf",
-        lsb_dir: str | os.PathLike[str] = "/etc/init.d",
-        fence_dir: str | os.PathLike[str] = "/usr/sbin",
+        ocf_root: str | os.PathLike[str] = DEFAULT_OCF_ROOT,
+        lsb_dir: str | os.PathLike[str] = DEFAULT_LSB_DIR,
+        fence_dir: str | os.PathLike[str] = DEFAULT_FENCE_DIR,
         systemctl: str = "systemctl",
         systemd_marker: str | os.PathLike[str] = "/run/systemd/system",
         reaper: Reaper | None = None,

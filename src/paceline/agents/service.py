@@ -45,10 +45,11 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from .context import DEFAULT_TIMEOUT_MS, RunContext
+from .installed import command_problem
 from .metadata import AgentMetadata, parse_metadata
 from .probes import ProbeResult, run_probe
 from .procfs import boot_id, pids_in_session, read_stat
-from .service_def import ServiceDefinition, ServiceDefinitionError
+from .service_def import SERVICE_PATH, ServiceDefinition, ServiceDefinitionError
 from .types import AgentSpec, OcfRc, OpRequest, OpResult, OpStatus
 
 __all__ = [
@@ -76,6 +77,50 @@ class ServiceExited:
     expected: bool
     at: float
     adopted: bool = False
+    output: str = ""
+    """The last lines the process wrote (stdout and stderr share its log), for the exit reason."""
+    log: str = ""
+    """The path of its output log."""
+
+    def describe(self) -> str:
+        """`process 12 exited with code 1: <last output>; log: /path` (for exit reasons)."""
+        if self.signal is not None:
+            try:
+                name = signal.Signals(self.signal).name
+            except ValueError:
+                name = "?"
+            how = f"killed by signal {self.signal} ({name})"
+        elif self.exit_code is not None:
+            how = f"exited with code {self.exit_code}"
+        else:
+            how = "exited"
+        return exit_text(f"process {self.pid} {how}", self.output, self.log)
+
+
+def exit_text(what: str, output: str, log: str) -> str:
+    """An exit reason with the output that explains it and where the rest is."""
+    return what + (f": {output}" if output else "") + (f"; log: {log}" if log else "")
+
+
+OUTPUT_TAIL_LINES = 3
+OUTPUT_TAIL_CHARS = 300
+
+
+def output_tail(path: Path, since: int = 0) -> str:
+    """The last few non-empty lines written to `path` after byte `since` (the whole tail when the
+    log was rotated since), joined with " | " and cut to `OUTPUT_TAIL_CHARS`."""
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            start = since if 0 <= since <= size else 0
+            start = max(start, size - 8192)
+            f.seek(start)
+            data = f.read()
+    except OSError:
+        return ""
+    lines = [ln.strip() for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+    text = " | ".join(lines[-OUTPUT_TAIL_LINES:])
+    return text if len(text) <= OUTPUT_TAIL_CHARS else "..." + text[-OUTPUT_TAIL_CHARS:]
 
 
 @dataclass(frozen=True)
@@ -109,6 +154,7 @@ class _Instance:
     last_probe: ProbeResult | None = None
     ready: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    log_offset: int = -1  # the log's size when this instance started (-1: unknown, adopted)
 
 
 def _ms(t0: float) -> float:
@@ -326,7 +372,19 @@ class ServiceSupervisor:
             if t is not asyncio.current_task():
                 t.cancel()
         self._remove_state(inst.resource_id)
-        ev = ServiceExited(inst.resource_id, inst.pid, code, sig, inst.stopping, at, inst.popen is None)
+        log_path = self.log_path(inst.resource_id)
+        output = "" if inst.stopping else output_tail(log_path, max(0, inst.log_offset))
+        ev = ServiceExited(
+            inst.resource_id,
+            inst.pid,
+            code,
+            sig,
+            inst.stopping,
+            at,
+            inst.popen is None,
+            output,
+            str(log_path),
+        )
         self._last_exit[inst.resource_id] = ev
         self._emit(ev)
 
@@ -341,7 +399,7 @@ class ServiceSupervisor:
         """The service's environment; `PACELINE_TOKEN` is the fencing token of the DC that
         started it (a service that writes to shared storage can refuse older tokens)."""
         env = {
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PATH": SERVICE_PATH,
             "LANG": "C.UTF-8",
             "PACELINE_RESOURCE_ID": rid,
             "PACELINE_NODE_NAME": self.ctx.node_name,
@@ -484,10 +542,7 @@ class ServiceSupervisor:
             if self._try_adopt(rid):
                 return OpResult(OcfRc.OK, OpStatus.DONE, _ms(t0), "adopted running process")
             last = self._last_exit.get(rid)
-            why = ""
-            if last is not None and not last.expected:
-                how = f"signal {last.signal}" if last.signal else f"code {last.exit_code}"
-                why = f"process {last.pid} exited ({how})"
+            why = last.describe() if last is not None and not last.expected else ""
             return OpResult(OcfRc.NOT_RUNNING, OpStatus.DONE, _ms(t0), why)
         probe = inst.definition.probe
         if probe is not None and inst.failures >= probe.failure_threshold:
@@ -503,6 +558,7 @@ class ServiceSupervisor:
     def _spawn(self, rid: str, d: ServiceDefinition, token: str = "") -> _Instance:
         self.rotate_log(rid, d, copytruncate=False)
         logfd = os.open(self.log_path(rid), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        offset = os.fstat(logfd).st_size
         try:
             kwargs: dict[str, Any] = {}
             if d.user:
@@ -528,7 +584,7 @@ class ServiceSupervisor:
         self.ctx.reaper.manage(popen.pid)
         self.ctx.reaper.add_session(popen.pid)
         st = read_stat(popen.pid)
-        inst = _Instance(rid, d, popen.pid, st.start_ticks if st else 0, popen)
+        inst = _Instance(rid, d, popen.pid, st.start_ticks if st else 0, popen, log_offset=offset)
         self._instances[rid] = inst
         self._write_state(inst)
         if not self._watch(inst):
@@ -545,10 +601,13 @@ class ServiceSupervisor:
         except KeyError:
             return OpResult(OcfRc.ERR_CONFIGURED, OpStatus.ERROR_FATAL, _ms(t0), f"no such user {d.user!r}")
         except FileNotFoundError as e:
-            what = d.cwd if d.cwd and e.filename == d.cwd else d.command[0]
-            return OpResult(
-                OcfRc.ERR_INSTALLED, OpStatus.DONE, _ms(t0), f"cannot run {d.command[0]}: {what} not found"
-            )
+            if d.cwd and e.filename == d.cwd:
+                why = f"working directory {d.cwd} not found"
+            else:
+                why = command_problem(d.command[0], d.env.get("PATH", SERVICE_PATH), d.cwd) or (
+                    f"command {d.command[0]} not found"
+                )
+            return OpResult(OcfRc.ERR_INSTALLED, OpStatus.DONE, _ms(t0), f"cannot start: {why}")
         except OSError as e:
             return OpResult(
                 OcfRc.ERR_GENERIC, OpStatus.ERROR, _ms(t0), f"cannot run {d.command[0]}: {e.strerror or e}"
@@ -577,11 +636,12 @@ class ServiceSupervisor:
                 await asyncio.wait_for(inst.exited.wait(), min(d.probe.interval_s, 0.1))
         if inst.exited.is_set():
             how = f"signal {inst.exit_signal}" if inst.exit_signal else f"code {inst.exit_code}"
+            output = output_tail(self.log_path(rid), max(0, inst.log_offset))
             return OpResult(
                 OcfRc.ERR_GENERIC,
                 OpStatus.DONE,
                 _ms(t0),
-                f"exited during start ({how}); see {self.log_path(rid)}",
+                exit_text(f"exited during start ({how})", output, str(self.log_path(rid))),
             )
         await self._terminate(inst, 0.0, 5.0)
         return OpResult(

@@ -22,7 +22,9 @@ The configuration (YAML) shape accepted by ``ServiceDefinition.from_mapping``::
 Durations are "500ms", "2s", "5min" or numbers of seconds. Over ``OpRequest.params`` (which are
 strings) the definition travels as ``to_params()``: ``command``, ``env`` and ``probe`` JSON-encoded,
 the rest as plain strings; ``from_params`` is its inverse. Invariant: a definition that
-``from_mapping`` returns is valid (non-empty command, positive intervals, one probe kind).
+``from_mapping`` returns is valid: it passes ``paceline.model.service_schema.check_service``,
+the same checks ``config validate``, ``run`` and ``config apply`` make (non-empty command,
+positive intervals, one probe kind, no unknown keys).
 """
 
 from __future__ import annotations
@@ -35,9 +37,19 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
-from .durations import DurationError, parse_duration
+from ..model.service_schema import ServiceIssue, check_service, format_path
+from .durations import parse_duration
 
-__all__ = ["ProbeKind", "ProbeSpec", "ServiceDefinition", "ServiceDefinitionError"]
+__all__ = [
+    "SERVICE_PATH",
+    "ProbeKind",
+    "ProbeSpec",
+    "ServiceDefinition",
+    "ServiceDefinitionError",
+]
+
+SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+"""A service's PATH unless its `env` gives one (it starts in a clean environment)."""
 
 
 class ServiceDefinitionError(ValueError):
@@ -50,25 +62,25 @@ class ProbeKind(Enum):
     EXEC = "exec"
 
 
-def _dur(m: Mapping[str, Any], key: str, default: float, where: str) -> float:
+def _raise_issues(issues: list[ServiceIssue]) -> None:
+    if issues:
+        raise ServiceDefinitionError(
+            "; ".join(format_path(i.path, "service") + f": {i.message}" for i in issues)
+        )
+
+
+def _dur(m: Mapping[str, Any], key: str, default: float) -> float:
+    """A duration the schema has checked."""
     if key not in m or m[key] is None:
         return default
-    try:
-        return parse_duration(m[key])
-    except DurationError as e:
-        raise ServiceDefinitionError(f"{where}{key}: {e}") from None
+    return parse_duration(m[key])
 
 
-def _argv(value: Any, where: str) -> tuple[str, ...]:
+def _argv(value: Any) -> tuple[str, ...]:
+    """A command the schema has checked (a list, or a string split as a shell would)."""
     if isinstance(value, str):
-        argv = tuple(shlex.split(value))
-    elif isinstance(value, list | tuple) and all(isinstance(x, str | int | float) for x in value):
-        argv = tuple(str(x) for x in value)
-    else:
-        raise ServiceDefinitionError(f"{where}: expected a list of strings")
-    if not argv:
-        raise ServiceDefinitionError(f"{where}: must not be empty")
-    return argv
+        return tuple(shlex.split(value))
+    return tuple(str(x) for x in value)
 
 
 @dataclass(frozen=True)
@@ -89,43 +101,25 @@ class ProbeSpec:
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any]) -> ProbeSpec:
-        if not isinstance(m, Mapping):
-            raise ServiceDefinitionError("probe: expected a mapping")
-        kinds = [k for k in ProbeKind if k.value in m]
-        if len(kinds) != 1:
-            raise ServiceDefinitionError("probe: give exactly one of http, tcp, exec")
-        kind = kinds[0]
+        """A probe from its definition; every problem raised at once (the service schema)."""
+        _raise_issues([i for i in check_service({"command": ["-"], "probe": m}) if i.path[:1] == ("probe",)])
+        kind = next(k for k in ProbeKind if k.value in m)
         target = ""
         argv: tuple[str, ...] = ()
         if kind is ProbeKind.EXEC:
-            argv = _argv(m["exec"], "probe.exec")
+            argv = _argv(m["exec"])
         else:
             target = str(m[kind.value])
-        if kind is ProbeKind.TCP:
-            host, _, port = target.rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ServiceDefinitionError(f"probe.tcp: expected host:port, got {target!r}")
-        if kind is ProbeKind.HTTP and not target.startswith(("http://", "https://")):
-            raise ServiceDefinitionError(f"probe.http: expected an http:// or https:// URL, got {target!r}")
-        expect = m.get("expect_status")
-        if expect is not None and (not isinstance(expect, int) or not 100 <= expect <= 599):
-            raise ServiceDefinitionError(f"probe.expect_status: expected an HTTP status, got {expect!r}")
-        thr = m.get("failure_threshold", 3)
-        if not isinstance(thr, int) or thr < 1:
-            raise ServiceDefinitionError(f"probe.failure_threshold: expected an integer >= 1, got {thr!r}")
-        p = cls(
+        return cls(
             kind,
             target,
             argv,
-            _dur(m, "interval", 1.0, "probe."),
-            _dur(m, "timeout", 1.0, "probe."),
-            thr,
-            expect,
-            _dur(m, "initial_delay", 0.0, "probe."),
+            _dur(m, "interval", 1.0),
+            _dur(m, "timeout", 1.0),
+            m.get("failure_threshold", 3),
+            m.get("expect_status"),
+            _dur(m, "initial_delay", 0.0),
         )
-        if p.interval_s <= 0 or p.timeout_s <= 0:
-            raise ServiceDefinitionError("probe: interval and timeout must be > 0")
-        return p
 
     def to_mapping(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -156,38 +150,20 @@ class ServiceDefinition:
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any]) -> ServiceDefinition:
-        if not isinstance(m, Mapping):
-            raise ServiceDefinitionError("service: expected a mapping")
-        unknown = set(m) - {
-            "command",
-            "env",
-            "cwd",
-            "user",
-            "probe",
-            "stop_grace",
-            "log_max_bytes",
-            "log_backups",
-        }
-        if unknown:
-            raise ServiceDefinitionError(f"service: unknown key(s) {', '.join(sorted(unknown))}")
-        if "command" not in m:
-            raise ServiceDefinitionError("service.command is required")
+        """A definition from its plain form; raises ServiceDefinitionError naming every problem
+        (`paceline.model.service_schema`, the same checks the configuration loader makes)."""
+        _raise_issues(check_service(m))
         env = m.get("env") or {}
-        if not isinstance(env, Mapping):
-            raise ServiceDefinitionError("service.env: expected a mapping")
         probe = m.get("probe")
-        maxb, backups = m.get("log_max_bytes", 10 * 1024 * 1024), m.get("log_backups", 3)
-        if not isinstance(maxb, int) or maxb < 1024 or not isinstance(backups, int) or backups < 0:
-            raise ServiceDefinitionError("service.log_max_bytes must be >= 1024 and log_backups >= 0")
         return cls(
-            command=_argv(m["command"], "service.command"),
+            command=_argv(m["command"]),
             env={str(k): str(v) for k, v in env.items()},
             cwd=str(m["cwd"]) if m.get("cwd") else None,
             user=str(m["user"]) if m.get("user") else None,
             probe=ProbeSpec.from_mapping(probe) if probe else None,
-            stop_grace_s=_dur(m, "stop_grace", 5.0, "service."),
-            log_max_bytes=maxb,
-            log_backups=backups,
+            stop_grace_s=_dur(m, "stop_grace", 5.0),
+            log_max_bytes=m.get("log_max_bytes", 10 * 1024 * 1024),
+            log_backups=m.get("log_backups", 3),
         )
 
     def to_mapping(self) -> dict[str, Any]:

@@ -11,34 +11,21 @@ traceback. State (HA_RSCTMP, attribute store, service records) lives in ``--stat
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
 import sys
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from paceline.agents import (
-    AgentMetadata,
-    AgentSpec,
-    AgentSpecError,
-    DurationError,
-    LocalAgentRunner,
-    OpRequest,
-    OpResult,
-    Standard,
-    list_agents,
-    parse_duration_ms,
-)
-from paceline.agents.systemd import NOT_RUNNING_REASON
+if TYPE_CHECKING:  # the agents are imported by the commands that run them (start-up time)
+    from paceline.agents import AgentMetadata, AgentSpec, LocalAgentRunner, OpResult
 
 __all__ = ["agent_app"]
 
 agent_app = typer.Typer(
+    rich_markup_mode=None,
     help="Run resource and fence agents by hand; list them; show their parameters.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -63,6 +50,8 @@ def _state_dir(opt: str | None) -> str:
 
 
 def _runner(state_dir: str | None, node: str | None) -> LocalAgentRunner:
+    from paceline.agents import LocalAgentRunner
+
     try:
         return LocalAgentRunner(_state_dir(state_dir), node or socket.gethostname().split(".")[0])
     except OSError as e:
@@ -70,6 +59,8 @@ def _runner(state_dir: str | None, node: str | None) -> LocalAgentRunner:
 
 
 def _spec(text: str) -> AgentSpec:
+    from paceline.agents import AgentSpec, AgentSpecError
+
     try:
         return AgentSpec.parse(text)
     except AgentSpecError as e:
@@ -122,6 +113,10 @@ def run_cmd(
     node: NodeName = None,
 ) -> None:
     """Run one operation of an agent and exit with its exit code."""
+    import asyncio
+
+    from paceline.agents import DurationError, OpRequest, parse_duration_ms
+
     agent = _spec(spec)
     params, metas = _pairs(param, "-p"), _pairs(meta, "--meta")
     try:
@@ -160,6 +155,8 @@ def list_cmd(
     node: NodeName = None,
 ) -> None:
     """List the agents installed on this node."""
+    from paceline.agents import Standard, list_agents
+
     std: Standard | None = None
     if standard is not None:
         try:
@@ -171,10 +168,16 @@ def list_cmd(
 
 
 def _print_info(spec: AgentSpec, md: AgentMetadata) -> None:
-    console = Console()
-    console.print(f"[bold]{spec}[/bold]  {md.shortdesc}")
+    """The agent's parameters and actions as tables. The agent's own texts are shown as they are:
+    no Rich markup, emoji codes (`ocf:heartbeat:Dummy` holds `:heartbeat:`) or highlighting."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(markup=False, emoji=False, highlight=False)
+    console.print(Text.assemble((str(spec), "bold"), f"  {md.shortdesc}"))
     if md.longdesc and md.longdesc != md.shortdesc:
-        console.print(md.longdesc, highlight=False)
+        console.print(md.longdesc)
     table = Table("parameter", "type", "default", "required", "unique", "description")
     for p in md.parameters:
         table.add_row(
@@ -204,6 +207,11 @@ def info_cmd(
     node: NodeName = None,
 ) -> None:
     """Show an agent's parameters and actions (from its meta-data)."""
+    import asyncio
+
+    from paceline.agents import Standard
+    from paceline.agents.systemd import NOT_RUNNING_REASON
+
     agent = _spec(spec)
     runner = _runner(state_dir, node)
     if not runner.exists(agent):

@@ -9,9 +9,8 @@ command line, 3 no daemon.
 
 from __future__ import annotations
 
-import asyncio
-import difflib
 import json
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -19,11 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import httpx
 import typer
 
-from ..daemon.app import DaemonError, default_state_dir, make_daemon, socket_path
-from ..daemon.logs import setup_logging
+from ..daemon.paths import default_state_dir, socket_path
+from ..model.scores import format_score
+
+# Start-up time matters here (every `paceline status` pays it): the daemon, asyncio and the
+# agents are imported by `run` only, and the client speaks HTTP with the standard library.
 
 __all__ = ["EXIT_NO_DAEMON", "DaemonClient", "NoDaemon", "register"]
 
@@ -44,6 +45,36 @@ class NoDaemon(Exception):
     """No daemon answers on the socket."""
 
 
+class DaemonTimeout(Exception):
+    """The daemon did not answer in time."""
+
+
+def _exchange(path: str, method: str, target: str, body: Any, timeout: float) -> tuple[int, bytes]:
+    """One HTTP/1.1 request over the daemon's Unix socket, answered with `Connection: close`
+    (`paceline.daemon.http`): (status, body). Raises OSError, TimeoutError or ValueError."""
+    payload = json.dumps(body).encode() if body is not None else b""
+    head = f"{method} {target} HTTP/1.1\r\nHost: paceline\r\nConnection: close\r\n"
+    if payload:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(head.encode("latin-1") + b"\r\n" + payload)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    header, sep, data = raw.partition(b"\r\n\r\n")
+    status_line = header.split(b"\r\n", 1)[0].split()
+    if not sep or len(status_line) < 2 or not status_line[1].isdigit():
+        raise ValueError("not an HTTP answer")
+    for line in header.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            data = data[: int(value.strip())]
+    return int(status_line[1]), data
+
+
 class DaemonClient:
     """Talks HTTP to the daemon over its Unix socket."""
 
@@ -57,19 +88,19 @@ class DaemonClient:
             raise NoDaemon(
                 f"no paceline daemon is running (no socket at {self.sock}); start one with `paceline run`"
             )
-        transport = httpx.HTTPTransport(uds=str(self.sock))
         try:
-            with httpx.Client(transport=transport, base_url="http://paceline", timeout=self.timeout) as c:
-                r = c.request(method, path, json=body)
-        except (httpx.ConnectError, httpx.RemoteProtocolError, FileNotFoundError, ConnectionRefusedError):
+            status, raw = _exchange(str(self.sock), method, path, body, self.timeout)
+        except TimeoutError:
+            raise DaemonTimeout("the daemon did not answer in time") from None
+        except (OSError, ValueError):
             raise NoDaemon(
                 f"no paceline daemon answers on {self.sock} (is `paceline run` running?)"
             ) from None
         try:
-            data = r.json()
+            data = json.loads(raw)
         except ValueError:
-            data = {"error": r.text}
-        return r.status_code, data
+            data = {"error": raw.decode("utf-8", "replace")}
+        return status, data
 
 
 def _call(state_dir: Path | None, method: str, path: str, body: Any = None) -> Any:
@@ -78,7 +109,7 @@ def _call(state_dir: Path | None, method: str, path: str, body: Any = None) -> A
     except NoDaemon as e:
         print(f"paceline: {e}", file=sys.stderr)
         raise typer.Exit(EXIT_NO_DAEMON) from None
-    except httpx.TimeoutException:
+    except DaemonTimeout:
         print("paceline: the daemon did not answer in time", file=sys.stderr)
         raise typer.Exit(1) from None
     if status >= 400:
@@ -115,7 +146,11 @@ def run(
     ] = True,
 ) -> None:
     """Run the node daemon in the foreground: keep the configured resources running."""
+    import asyncio
     import logging
+
+    from ..daemon.app import DaemonError, make_daemon
+    from ..daemon.logs import setup_logging
 
     setup_logging(log_json, logging.DEBUG if verbose else logging.INFO)
     daemon = make_daemon(state_dir or default_state_dir(), config, node, restart_backoff=restart_backoff)
@@ -135,7 +170,9 @@ def _status_text(data: dict[str, Any]) -> str:
     lines.append("Nodes:")
     for n in data["nodes"]:
         attrs = " ".join(f"{k}={v}" for k, v in sorted(n["attributes"].items()))
-        lines.append(f"  {n['name']}: {n['state']}" + (f"   ({attrs})" if attrs else ""))
+        state = n["state"].upper() if n["state"] == "unclean" else n["state"]
+        line = f"  {n['name']}: {state}" + (f"   ({attrs})" if attrs else "")
+        lines.append(line + (f"   {n['reason']}" if n.get("reason") else ""))
     lines.append("Resources:")
     width = max((len(r["id"]) for r in data["resources"]), default=4)
     awidth = max((len(r["agent"]) for r in data["resources"]), default=5)
@@ -143,13 +180,19 @@ def _status_text(data: dict[str, Any]) -> str:
         where = r["node"] or "-"
         line = f"  {r['id']:<{width}}  {r['agent']:<{awidth}}  {r['role']:<8}  {where}"
         if r["failcount"]:
-            line += f"   failcount={r['failcount']}"
+            line += f"   failcount={format_score(r['failcount'])}"
             if r["last_failure"]:
                 line += f" last={r['last_failure']}"
         if r["reason"]:
             line += f"   {r['reason']}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def watch_frame(text: str, tty: bool) -> str:
+    """One refresh of `status --watch`: on a terminal, the screen is cleared first; into a pipe
+    or file, frames follow each other, separated by a blank line (no control codes)."""
+    return ("\x1b[H\x1b[2J" if tty else "\n") + text + "\n"
 
 
 def status(
@@ -174,9 +217,9 @@ def status(
                 if code == 200 and not as_json:
                     _, evs = client.request("GET", "/events?limit=6")
                     text += "\nRecent events:\n" + "\n".join(_event_line(e) for e in evs.get("events", []))
-            except (NoDaemon, httpx.HTTPError) as e:
+            except (NoDaemon, DaemonTimeout) as e:
                 text = f"paceline: {e} (retrying every {interval:g}s)"
-            sys.stdout.write("\x1b[H\x1b[2J" + text + "\n")
+            sys.stdout.write(watch_frame(text, sys.stdout.isatty()))
             sys.stdout.flush()
             time.sleep(interval)
     except KeyboardInterrupt:
@@ -184,8 +227,12 @@ def status(
 
 
 # -- resource and node commands ---------------------------------------------------------------------
-resource_app = typer.Typer(no_args_is_help=True, help="Restart, clean up, ban, clear or move a resource.")
-node_app = typer.Typer(no_args_is_help=True, help="Put a node in standby, online or maintenance.")
+resource_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Restart, clean up, ban, clear or move a resource."
+)
+node_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Put a node in standby, online or maintenance."
+)
 
 Rsc = Annotated[str, typer.Argument(metavar="RESOURCE", help="Resource id.")]
 OnNode = Annotated[str | None, typer.Option("--node", help="The node (default: the daemon's node).")]
@@ -246,6 +293,8 @@ def config_apply(
         raise typer.Exit(1) from None
     data = _call(state_dir, "POST", "/config/apply", {"text": text, "source": str(file)})
     print(data.get("message", "applied"))
+    for w in data.get("warnings") or []:
+        print(w, file=sys.stderr)
     if data.get("restarted"):
         print("restarted: " + ", ".join(data["restarted"]))
     if data.get("reloaded"):
@@ -294,6 +343,8 @@ def config_diff(
             f"version {prev}",
             f"running (version {cur.get('version')})",
         )
+    import difflib
+
     diff = difflib.unified_diff(a.splitlines(keepends=True), b.splitlines(keepends=True), la, lb)
     sys.stdout.writelines(diff)
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..model.enums import Role
-from ..model.yaml_loader import ConfigProblem
+
+if TYPE_CHECKING:
+    from ..model.yaml_loader import ConfigProblem
 
 __all__ = ["format_placement", "format_summary", "print_lines", "print_problems"]
 

@@ -16,18 +16,17 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..model.cib import CibError, parse_iso_datetime, read_cib
-from ..model.config import Configuration
-from ..model.state import ClusterState
-from ..model.yaml_loader import ConfigError, load_config
-from ..model.yaml_state import load_state, load_state_text
-from ..scheduler import Transition, schedule
-from ..simulate import SimulationError, apply_node_fail, apply_op_fail, explain, transition_to_json
 from .output import format_placement, format_summary, print_lines, print_problems
+
+if TYPE_CHECKING:
+    from ..model.cib import CibReport
+    from ..model.config import Configuration
+    from ..model.state import ClusterState
+    from ..scheduler import Transition
 
 __all__ = ["EXIT_INPUT", "EXIT_USAGE", "parse_now", "simulate"]
 
@@ -37,10 +36,20 @@ EXIT_USAGE = 2
 
 def parse_now(text: str) -> float:
     """Epoch seconds, or a date as crm_simulate's -t takes it (`2026-11-21 10:00:00Z`, `2005-001`)."""
+    from ..model.cib import parse_iso_datetime
+
     t = text.strip()
     if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", t):
         return float(t)
     return parse_iso_datetime(t).timestamp()
+
+
+def print_import_notes(path: Path, report: CibReport) -> None:
+    """Name on stderr every element of a CIB the import left out (the same for every command)."""
+    for what in report.unsupported:
+        print(f"warning: {path}: not supported, ignored: {what}", file=sys.stderr)
+    for what in report.ignored:
+        print(f"note: {path}: ignored: {what}", file=sys.stderr)
 
 
 def _usage(message: str) -> typer.Exit:
@@ -52,6 +61,8 @@ def _inputs(
     config_path: Path | None, state_path: Path | None, cib_path: Path | None
 ) -> tuple[Configuration, ClusterState, float | None]:
     """Configuration, state and the CIB's execution date; raises typer.Exit on bad input."""
+    from ..model.cib import CibError, read_cib
+
     if cib_path is not None:
         if config_path is not None or state_path is not None:
             raise _usage("give either CONFIG [--state STATE] or --cib FILE, not both")
@@ -60,11 +71,13 @@ def _inputs(
         except CibError as exc:
             print_problems([str(exc)])
             raise typer.Exit(EXIT_INPUT) from None
-        for what in report.unsupported:
-            print(f"warning: {cib_path}: not supported, ignored: {what}", file=sys.stderr)
+        print_import_notes(cib_path, report)
         return report.config, report.state, report.execution_date
     if config_path is None:
         raise _usage("missing CONFIG (a cluster YAML file) or --cib FILE")
+    from ..model.yaml_loader import ConfigError, load_config
+    from ..model.yaml_state import load_state, load_state_text
+
     try:
         config = load_config(config_path)
         if state_path is not None:
@@ -131,6 +144,8 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the transition as JSON.")] = False,
 ) -> None:
     """Show what the scheduler would do: the transition summary and the resulting placement."""
+    from ..scheduler import schedule
+
     config, state, execution_date = _inputs(config_path, state_path, cib_path)
     if now_text is not None:
         try:
@@ -139,24 +154,37 @@ def simulate(
             raise _usage(f"--now: {exc}") from None
     else:
         now = execution_date if execution_date is not None else time.time()
-    try:
-        for node in node_fail or []:
-            state = apply_node_fail(state, node, config)
-        for spec in op_fail or []:
-            state = apply_op_fail(state, spec, config, now)
-    except SimulationError as exc:
-        raise _usage(str(exc)) from None
+    if node_fail or op_fail:  # `paceline.simulate` needs the YAML reader: only when asked for
+        from ..simulate import SimulationError, apply_node_fail, apply_op_fail
+
+        try:
+            for node in node_fail or []:
+                state = apply_node_fail(state, node, config)
+            for spec in op_fail or []:
+                state = apply_op_fail(state, spec, config, now)
+        except SimulationError as exc:
+            raise _usage(str(exc)) from None
     if explain_rsc is not None and config.find(explain_rsc) is None:
         raise _usage(f"--explain: unknown resource {explain_rsc!r}")
     transition = schedule(config, state, now)
     for warning in transition.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if not state.nodes and any(True for _ in config.primitives()):
+        print(
+            "note: no nodes: the configuration lists none (nodes:) and the state names none, "
+            "so nothing can be placed",
+            file=sys.stderr,
+        )
     if as_json:
+        from ..simulate import transition_to_json
+
         print(json.dumps(transition_to_json(transition), indent=2))
         return
     lines = format_summary(transition.summary)
     lines += ["", *format_placement(transition.placement)]
     if explain_rsc is not None:
+        from ..simulate import explain
+
         for target in _explain_targets(config, transition, explain_rsc):
             terms = explain(transition, target) or ["(no score terms)"]
             lines += ["", f"Scores for {target}:", *(f"  {t}" for t in terms)]

@@ -137,6 +137,10 @@ class ClusterExecutor:
     def sync_monitors(self, history: tuple[OpRecord, ...], paused: bool = False) -> None:
         """Each node runs its own recurring monitors."""
 
+    def cannot_run(self, action: Action) -> str | None:
+        """Everything is tried (the Fencer decides about fencing)."""
+        return None
+
     def attributes(self) -> Mapping[str, str]:
         return {}
 

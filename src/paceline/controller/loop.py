@@ -24,8 +24,14 @@ Invariants:
 - If the same non-empty set of actions is planned more than `max_repeats` times in a row
   the loop pauses up to `repeat_backoff_s` before each further attempt (a plan that does not
   converge must not spin a core); news or `stop()` cut the pause short.
+- An action the executor says it can never carry out (`Executor.cannot_run`, e.g. a fence no
+  device can carry out) is not run, nor is anything that depends on it: it is reported once (a
+  `node` event, and `blocked` for status) for as long as the plans keep wanting it, and a pass
+  with nothing else to run is idle (no re-planning until news or the recheck interval).
 - `stop_everything` (shutdown) plans with this node marked `shutdown`, as Pacemaker does: what
-  runs here is demoted and stopped in reverse order.
+  runs here is demoted and stopped in reverse order. It ends when a pass has nothing it can run,
+  or when the same actions failed twice in a row: a stop signal ends the daemon within the stop
+  timeouts, and what did not stop is reported by the caller.
 """
 
 from __future__ import annotations
@@ -68,6 +74,11 @@ class Executor(Protocol):
 
     async def reload(self, rsc: str, action: str) -> bool: ...
 
+    def cannot_run(self, action: Action) -> str | None:
+        """Why `action` can never be carried out here (None: it can be tried), e.g. a fence no
+        device can carry out. Such an action is reported, not run: see `Controller`."""
+        ...
+
 
 class Controller:
     def __init__(
@@ -101,7 +112,12 @@ class Controller:
         self._stopping = False
         self._stop_all = False
         self._forced_stop: set[str] = set()
+        self._forced_reason = ""
         self._repeat: tuple[tuple[str, ...], int] = ((), 0)
+        self._last_ok = True
+        self.blocked: dict[str, str] = {}
+        """{action id: why it cannot be carried out} for the actions the last plan wanted but the
+        executor can never run (reported once each, while planned)."""
 
     # -- control -------------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -198,7 +214,16 @@ class Controller:
         self.effective, self.last_state = eff, state
         if self.on_state is not None:
             self.on_state(state)
-        return eff, snap, schedule(eff, state, self.clock.time())
+        t = schedule(eff, state, self.clock.time())
+        if self._forced_stop and self._forced_reason:  # say why, not "node availability"
+            actions = tuple(
+                replace(a, reason=self._forced_reason)
+                if a.kind is ActionKind.STOP and a.resource in self._forced_stop
+                else a
+                for a in t.actions
+            )
+            t = replace(t, actions=actions)
+        return eff, snap, t
 
     async def _pass(self) -> bool:
         """One reconcile pass; True when it ran actions (plan again at once)."""
@@ -210,10 +235,14 @@ class Controller:
         self.executor.sync_monitors(snap.history, self._monitors_paused())
         # recurring monitors are the node's own business; probes (interval 0) are run as actions
         actions = [a for a in t.actions if a.kind is not ActionKind.MONITOR or a.interval_ms == 0]
+        actions = await self._drop_blocked(eff, actions)
         if not actions:
             self._repeat = ((), 0)
             return False
         ids = tuple(sorted(a.id for a in actions))
+        if self._stop_all and not self._last_ok and self._repeat[0] == ids:
+            log.warning("shutting down: the same %d actions failed again; giving up on them", len(ids))
+            return False
         count = self._repeat[1] + 1 if self._repeat[0] == ids else 1
         self._repeat = (ids, count)
         if count > self.max_repeats:
@@ -229,10 +258,56 @@ class Controller:
         if self.on_transition is not None:
             self.on_transition(t)
         await self._report_escalations(eff, snap, actions)
-        await self._execute(eff, actions)
+        self._last_ok = await self._execute(eff, actions)
         snap = await self.db.snapshot()
         self.executor.sync_monitors(snap.history, self._monitors_paused())
         return True
+
+    async def _drop_blocked(self, eff: Configuration, actions: list[Action]) -> list[Action]:
+        """The actions that can be tried: without those the executor can never carry out and
+        without everything that depends on them; the former are reported (once each)."""
+        cannot = {a.id: why for a in actions if (why := self.executor.cannot_run(a)) is not None}
+        for aid in sorted(set(self.blocked) - set(cannot)):
+            del self.blocked[aid]
+        if not cannot:
+            return actions
+        by_id = {a.id: a for a in actions}
+        for aid, why in sorted(cannot.items()):
+            if self.blocked.get(aid) == why:
+                continue
+            self.blocked[aid] = why
+            a = by_id[aid]
+            what = (
+                f"{a.node} needs fencing ({a.reason or 'unclean'})"
+                if a.kind is ActionKind.FENCE
+                else f"{a.kind.value} {a.resource} on {a.node} is needed"
+            )
+            await self.db.log_event(
+                EventKind.NODE,
+                a.node,
+                f"{what}; {why}: resolve it by hand (make sure what failed is stopped, then "
+                "paceline resource cleanup)",
+                resource=a.resource or None,
+                desc=why,
+            )
+        deps = complete_edges(eff, actions)
+        out_ids = set(cannot)
+        changed = True
+        while changed:
+            changed = False
+            for a in actions:
+                if a.id not in out_ids and deps[a.id] & out_ids:
+                    out_ids.add(a.id)
+                    changed = True
+        return [a for a in actions if a.id not in out_ids]
+
+    def blocked_fences(self) -> dict[str, str]:
+        """{node: why} for the nodes the last plan wants fenced that no device can fence."""
+        return {
+            a.node: f"needs fencing ({a.reason or 'unclean'}); {self.blocked[a.id]}"
+            for a in self.last_transition.actions
+            if a.kind is ActionKind.FENCE and a.id in self.blocked
+        }
 
     def _monitors_paused(self) -> bool:
         """Maintenance (of the cluster or of this node): resources are left alone, unmonitored."""
@@ -285,8 +360,8 @@ class Controller:
             await self.db.log_event(
                 EventKind.EXPIRY,
                 f.node,
-                f"fail count of {f.resource} on {f.node} ({f.count} x {f.operation}) expired after "
-                f"failure-timeout {timeout:g}s",
+                f"fail count of {f.resource} on {f.node} ({format_score(f.count)} x {f.operation}) "
+                f"expired after failure-timeout {timeout:g}s",
                 resource=f.resource,
                 task=f.operation,
             )
@@ -351,19 +426,20 @@ class Controller:
         rsc_ids: set[str],
         new_config: Configuration | None = None,
         reload: Mapping[str, str] | None = None,
+        why: str = "restart requested",
     ) -> bool:
         """Stop `rsc_ids` (and what depends on them) under the current configuration, then switch to
         `new_config` (if given), reload the resources in `reload` ({id: reload action}) with their
         new parameters, and let the next pass start everything again. A failed reload becomes a
-        restart."""
+        restart. `why` is the stops' reason (in their events)."""
         async with self._lock:
             ok = True
             if rsc_ids:
-                self._forced_stop = set(rsc_ids)
+                self._forced_stop, self._forced_reason = set(rsc_ids), why
                 try:
                     ok = await self.converge()
                 finally:
-                    self._forced_stop = set()
+                    self._forced_stop, self._forced_reason = set(), ""
             if new_config is not None:
                 self.config = new_config
             if reload:

@@ -76,7 +76,14 @@ class Api:
     async def status(self) -> dict[str, Any]:
         ctl = self.d.controller
         snap = await self.d.db.snapshot()
-        data = build_status(ctl.effective, snap, self.d.node, self.d.agent.attributes(), self.d.stopping)
+        data = build_status(
+            ctl.effective,
+            snap,
+            self.d.node,
+            self.d.agent.attributes(),
+            self.d.stopping,
+            ctl.blocked_fences(),
+        )
         data["dc"] = await self.d.membership.dc() or ""
         return data
 
@@ -106,6 +113,9 @@ class Api:
         if not _primitive_ids(ctl.config, rsc):
             raise HttpError(404, f"no resource {rsc!r} in the configuration")
         node = str(body.get("node") or d.node)
+        known = sorted(n.name for n in ctl.effective.nodes)
+        if node not in known:
+            raise HttpError(404, f"no node {node!r} (nodes: {', '.join(known)})")
         await d.db.log_event(
             EventKind.COMMAND, d.node, f"command: resource {op} {rsc}", resource=rsc, task=op
         )
@@ -115,7 +125,7 @@ class Api:
             roles = roles_on(snap.history, d.node)
             if not any(roles.get(p) and roles[p].role is not LocalRole.STOPPED for p in prims):
                 raise HttpError(409, f"{rsc} is not running: nothing to restart")
-            await ctl.restart(set(prims))
+            await ctl.restart(set(prims), why="resource restart requested")
             await ctl.wait_idle(60)
             return {"message": f"{rsc} restarted"}
         if op == "cleanup":

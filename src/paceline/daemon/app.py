@@ -31,30 +31,22 @@ from ..controller.records import Event, EventKind
 from ..controller.statedb import StateDB
 from ..controller.view import effective_config
 from ..model.config import Configuration
+from ..model.scores import format_score
 from ..node.agent import NodeAgent
 from ..node.membership import Membership
 from ..node.roles import LocalRole, roles_on
 from ..scheduler.transition import Transition
 from ..store import Clock, MemoryStore, SqlitePersistence, Store, SystemClock
 from .api import Api
-from .configsrc import InvalidConfig, LoadedConfig, changed_primitives, check_text
+from .configsrc import InvalidConfig, LoadedConfig, changed_primitives, check_text, environment_warnings
 from .housekeeping import forget_previous_boot, stop_orphans
 from .http import UnixHttpServer
+from .paths import DEFAULT_STATE_DIR, default_state_dir, socket_path
 from .reload import plan_reloads
 
 __all__ = ["DEFAULT_STATE_DIR", "Daemon", "DaemonError", "default_state_dir", "make_daemon", "socket_path"]
 
 log = logging.getLogger("paceline.daemon")
-
-DEFAULT_STATE_DIR = "/var/lib/paceline"
-
-
-def default_state_dir() -> Path:
-    return Path(os.environ.get("PACELINE_STATE_DIR") or DEFAULT_STATE_DIR)
-
-
-def socket_path(state_dir: Path) -> Path:
-    return state_dir / "paceline.sock"
 
 
 class DaemonError(Exception):
@@ -90,6 +82,29 @@ def make_daemon(
 
             return ClusterDaemon(state_dir, config_path, node_name, restart_backoff=restart_backoff)
     return Daemon(state_dir, config_path, node_name, restart_backoff=restart_backoff)
+
+
+def single_node_refusals(config: Configuration, node: str | None) -> list[str]:
+    """Why the single-node daemon (embedded store) cannot run `config` ([] when it can): the same
+    checks at start-up and for `config apply` (where `node` is this daemon's node name)."""
+    out: list[str] = []
+    if config.store not in (None, "", "embedded", "memory"):
+        out.append(
+            f"cluster.store {config.store} is not a store this daemon knows: use "
+            "etcd://HOST:PORT,... for a cluster, or leave it out to run this machine alone"
+            if not config.store.startswith("etcd://")
+            else f"cluster.store {config.store}: this daemon runs on the embedded store; restart it "
+            "with the new file (paceline run) to join a cluster"
+        )
+    if len(config.nodes) > 1:
+        others = ", ".join(n.name for n in config.nodes)
+        out.append(
+            f"the configuration names several nodes ({others}): the embedded store serves one "
+            "machine; other nodes need cluster.store: etcd://HOST:PORT,..."
+        )
+    elif node is not None and config.nodes and config.nodes[0].name != node:
+        out.append(f"the configuration names node {config.nodes[0].name}, but this daemon runs as {node}")
+    return out
 
 
 class Daemon:
@@ -183,22 +198,13 @@ class Daemon:
         except DaemonError:
             await store.close()
             raise
-        if loaded.config.store not in (None, "", "embedded", "memory"):
+        refused = single_node_refusals(loaded.config, None)
+        if refused:
             await store.close()
-            raise DaemonError(
-                f"cluster.store {loaded.config.store} is not a store this daemon knows: use "
-                "etcd://HOST:PORT,... for a cluster, or leave it out to run this machine alone"
-            )
-        if len(loaded.config.nodes) > 1:
-            await store.close()
-            others = ", ".join(n.name for n in loaded.config.nodes)
-            raise DaemonError(
-                f"the configuration names several nodes ({others}): the embedded store serves one "
-                "machine; other nodes need cluster.store: etcd://HOST:PORT,..."
-            )
+            raise DaemonError(refused[0])
         self.loaded = loaded
         self.alerts.alerts = loaded.alerts
-        for w in loaded.warnings:
+        for w in (*loaded.warnings, *environment_warnings(loaded.config, loaded.source)):
             log.warning(w, extra={"fields": {"kind": "config"}})
         self.node = _node_name(loaded.config, self._node_given)
         self.membership = Membership(store, self.clock, self.node)
@@ -219,8 +225,9 @@ class Daemon:
         self.agent = agent
         snap = await db.snapshot()
         agent.config = effective_config(loaded.config, self.node, snap)
+        rebooted = False
         if isinstance(runner, LocalAgentRunner):
-            forget_previous_boot(runner, self.state_dir, self.node)
+            rebooted = forget_previous_boot(runner, self.state_dir, self.node)
             adopted = runner.services.adopt_all()
             for rid in adopted:
                 log.info(
@@ -241,7 +248,9 @@ class Daemon:
                 rid,
                 extra={"fields": {"kind": "config", "rsc": rid}},
             )
-        await agent.probe(history=(await db.snapshot()).history)
+        # on the same boot, a service that died while no daemon watched it is a failure; after a
+        # reboot, everything stopped with the machine
+        await agent.probe(history=(await db.snapshot()).history, died_is_failure=not rebooted)
         controller = Controller(
             db, self.clock, self.node, agent, loaded.config, on_transition=self._on_transition
         )
@@ -353,6 +362,9 @@ class Daemon:
         """Validate and apply a configuration; raises InvalidConfig (nothing changes then)."""
         try:
             loaded = check_text(text, source)
+            refused = single_node_refusals(loaded.config, self.node)
+            if refused:
+                raise InvalidConfig([f"{source}: {r}" for r in refused])
         except InvalidConfig as e:
             await self.db.log_event(
                 EventKind.CONFIG,
@@ -377,7 +389,8 @@ class Daemon:
         }
         new_ids = {p.id for p in loaded.config.primitives()}
         removed = {p.id for p in old.primitives() if p.id not in new_ids}
-        changed = changed_primitives(old, loaded.config) & active
+        redefined = changed_primitives(old, loaded.config)
+        changed = redefined & active
         reload, restart = await plan_reloads(self.runner, old, loaded.config, changed)
         restart |= removed & active
         cv = await self.db.save_config(text, source)
@@ -390,11 +403,25 @@ class Daemon:
             + (f"; restarting {', '.join(sorted(restart))}" if restart else "")
             + (f"; reloading {', '.join(sorted(reload))}" if reload else ""),
         )
-        await self.controller.restart(restart, loaded.config, reload)
+        for rid in sorted(redefined):
+            # failures counted against the old definition say nothing about the new one (as
+            # Pacemaker clears them when a resource's parameters change)
+            count = await self.db.failcount(rid, self.node)
+            if count and await self.db.clear_failures(rid, self.node):
+                await self.db.log_event(
+                    EventKind.CONFIG,
+                    self.node,
+                    f"fail count of {rid} on {self.node} ({format_score(count)}) cleared: "
+                    "its definition changed",
+                    resource=rid,
+                )
+        await self.controller.restart(restart, loaded.config, reload, why="its configuration changed")
+        warnings = [*loaded.warnings, *environment_warnings(loaded.config, source)]
         return {
             "applied": True,
             "version": cv.version,
             "restarted": sorted(restart),
             "reloaded": sorted(reload),
+            "warnings": warnings,
             "message": f"configuration version {cv.version} applied",
         }

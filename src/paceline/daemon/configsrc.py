@@ -13,12 +13,15 @@ from ..controller.view import walk_primitives
 from ..model.config import Configuration, Primitive
 from ..model.yaml_loader import Severity, check_config_text
 
-__all__ = ["InvalidConfig", "LoadedConfig", "changed_primitives", "check_text"]
+__all__ = ["InvalidConfig", "LoadedConfig", "changed_primitives", "check_text", "environment_warnings"]
 
 
 class InvalidConfig(ValueError):
-    def __init__(self, errors: list[str]) -> None:
+    """`errors`: every error; `report`: every problem, warnings too, in file order."""
+
+    def __init__(self, errors: list[str], report: list[str] | None = None) -> None:
         self.errors = errors
+        self.report = report if report is not None else errors
         super().__init__("\n".join(errors))
 
 
@@ -28,6 +31,7 @@ class LoadedConfig:
     alerts: tuple[AlertDefinition, ...]
     text: str
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    source: str = ""
 
 
 def check_text(text: str, filename: str) -> LoadedConfig:
@@ -38,9 +42,17 @@ def check_text(text: str, filename: str) -> LoadedConfig:
     config, problems = check_config_text(rest, filename)
     errors = [str(p) for p in problems if p.severity is Severity.ERROR]
     if errors or config is None:
-        raise InvalidConfig(errors or [f"{filename}: no configuration"])
+        raise InvalidConfig(errors or [f"{filename}: no configuration"], [str(p) for p in problems] or None)
     warnings = tuple(str(p) for p in problems if p.severity is Severity.WARNING)
-    return LoadedConfig(config, alerts, text, warnings)
+    return LoadedConfig(config, alerts, text, warnings, filename)
+
+
+def environment_warnings(config: Configuration, source: str) -> tuple[str, ...]:
+    """What this machine lacks for `config` (agents, service commands, users), as warnings: the
+    file may be meant for another machine; starting such a resource fails with the same words."""
+    from ..agents.installed import missing_here
+
+    return tuple(f"{source}: resource {m.resource}: warning: {m.message}" for m in missing_here(config))
 
 
 def _signature(p: Primitive) -> tuple[object, ...]:

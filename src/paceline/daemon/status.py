@@ -3,12 +3,12 @@
 Shape (exactly these keys)::
 
     {"cluster": str, "dc": str,
-     "nodes": [{"name", "state", "attributes"}],
+     "nodes": [{"name", "state", "attributes", "reason"}],
      "resources": [{"id", "agent", "role", "node", "failcount", "last_failure", "reason"}]}
 
 `role` is one of Started, Stopped, Promoted, Unpromoted, FAILED, Blocked; `node` is null when the
 resource runs nowhere; `last_failure` is an ISO 8601 UTC time or null; `state` is online, standby,
-maintenance or offline.
+maintenance, unclean (it needs fencing that cannot be done: `reason` says why) or offline.
 """
 
 from __future__ import annotations
@@ -34,13 +34,22 @@ def iso(t: float | None) -> str | None:
 
 
 def build_status(
-    config: Configuration, snap: Snapshot, node: str, attributes: Mapping[str, str], stopping: bool = False
+    config: Configuration,
+    snap: Snapshot,
+    node: str,
+    attributes: Mapping[str, str],
+    stopping: bool = False,
+    unclean: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """`config` is the effective configuration (with this node and the CLI's constraints)."""
+    """`config` is the effective configuration (with this node and the CLI's constraints);
+    `unclean`: {node: why} for nodes that need fencing no device can carry out."""
     nodes = []
     for n in config.nodes:
         flags = snap.node_flags.get(n.name, {})
-        if n.name != node:
+        reason = (unclean or {}).get(n.name, "")
+        if reason:
+            state = "unclean"
+        elif n.name != node:
             state = "offline"
         elif flags.get("maintenance"):
             state = "maintenance"
@@ -51,8 +60,9 @@ def build_status(
         attrs = dict(n.attributes)
         if n.name == node:
             attrs.update(attributes)
-        nodes.append({"name": n.name, "state": state, "attributes": attrs})
+        nodes.append({"name": n.name, "state": state, "attributes": attrs, "reason": reason})
     roles = roles_on(snap.history, node)
+    my_flags = snap.node_flags.get(node, {})
     resources = []
     for prim, group, clone, rid in _instances(config, roles):
         view = roles.get(rid)
@@ -65,7 +75,12 @@ def build_status(
         meta = effective_meta(config, prim, group, clone)
         threshold = meta_score(meta, "migration-threshold", INFINITY)
         reason = ""
-        if role is LocalRole.STOPPED:
+        unmanaged = _unmanaged(config, meta, node, my_flags)
+        if unmanaged:
+            reason = f"unmanaged ({unmanaged}): not monitored, left as it is"
+        elif role is LocalRole.STOPPED and my_flags.get("standby"):
+            reason = f"{node} is in standby (paceline node online {node} to end it)"
+        elif role is LocalRole.STOPPED:
             if count >= INFINITY:
                 reason = (
                     f"cannot run on {node} (a start failed): paceline resource cleanup {prim.id} to retry"
@@ -119,6 +134,19 @@ def build_status(
             }
         )
     return {"cluster": config.name, "dc": node, "nodes": nodes, "resources": resources}
+
+
+def _unmanaged(config: Configuration, meta: Mapping[str, str], node: str, flags: Mapping[str, Any]) -> str:
+    """Why Paceline leaves a resource alone here ("" when it manages it)."""
+    if config.options.maintenance_mode:
+        return "cluster maintenance-mode"
+    if flags.get("maintenance"):
+        return f"{node} in maintenance"
+    if meta.get("is-managed", "true").lower() in ("false", "no", "off", "0", "n"):
+        return "is-managed=false"
+    if meta.get("maintenance", "false").lower() in ("true", "yes", "on", "1", "y"):
+        return "maintenance=true"
+    return ""
 
 
 def _needs(config: Configuration, rsc: str, roles: Mapping[str, RoleView]) -> str:

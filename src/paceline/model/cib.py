@@ -46,6 +46,10 @@ from .rules import AttrExpr, DateExpr, DateSpec, Rule, RuleContext, evaluate_rul
 from .scores import INFINITY, parse_score
 from .state import ClusterState, FailRecord, NodeStatus, OpRecord, Ticket
 from .times import parse_iso_datetime
+from .yaml_options import CLUSTER_OPTIONS, PACEMAKER_INTERNAL_OPTIONS
+
+_OP_FIELDS = ("id", "name", "interval", "timeout", "role", "on-fail", "enabled")
+"""An <op>'s attributes that are `Op` fields (the rest of its attributes are its meta)."""
 
 __all__ = ["CibError", "CibReport", "parse_duration_ms", "parse_iso_datetime", "read_cib", "read_cib_text"]
 
@@ -62,6 +66,9 @@ class CibReport:
     state: ClusterState
     unsupported: tuple[str, ...] = ()
     execution_date: float | None = None
+    ignored: tuple[str, ...] = ()
+    """Elements left out on import that change nothing Paceline schedules (e.g. cluster
+    properties it does not know), each named; `unsupported` are those that would."""
 
 
 def read_cib(path: str | Path, now: float | None = None) -> CibReport:
@@ -96,6 +103,7 @@ class _Reader:
     root: _Element
     source: str
     unsupported: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
     templates: dict[str, _Element] = field(default_factory=dict)
     now: float | None = None
     refs: dict[str, list[str]] = field(default_factory=dict)
@@ -133,10 +141,14 @@ class _Reader:
             state=state,
             unsupported=tuple(dict.fromkeys(self.unsupported)),
             execution_date=float(exec_date) if exec_date else None,
+            ignored=tuple(dict.fromkeys(self.ignored)),
         )
 
     def _unsupported(self, what: str) -> None:
         self.unsupported.append(what)
+
+    def _ignored(self, what: str) -> None:
+        self.ignored.append(what)
 
     # --- nvpairs -----------------------------------------------------------------------------
     def _nvpairs(self, parent: _Element | None, tag: str) -> dict[str, str]:
@@ -180,6 +192,9 @@ class _Reader:
     # --- options and nodes ---------------------------------------------------------------------
     def _options(self, cfg: _Element) -> ClusterOptions:
         raw = self._nvpairs(cfg.find("crm_config"), "cluster_property_set")
+        known = {k: v for k, v in raw.items() if k in CLUSTER_OPTIONS or k in PACEMAKER_INTERNAL_OPTIONS}
+        for name in sorted(set(raw) - set(known)):
+            self._ignored(f"cluster property {name!r} (not an option Paceline knows)")
         self._startup_fencing = raw.get("startup-fencing", "true")
 
         def flag(name: str, default: bool) -> bool:
@@ -217,7 +232,7 @@ class _Reader:
             stonith_action=raw.get("stonith-action", "reboot"),
             shutdown_lock=flag("shutdown-lock", False),
             watchdog_fencing=raw.get("stonith-watchdog-timeout", "0").strip() not in ("", "0", "0s"),
-            raw=raw,
+            raw=known,
         )
 
     def _nodes(self, cfg: _Element) -> tuple[Node, ...]:
@@ -318,20 +333,22 @@ class _Reader:
     def _op(self, op: _Element) -> Op:
         meta = {str(k): str(v) for k, v in op.attrib.items()}
         meta.update(self._nvpairs(op, "meta_attributes"))
-        on_fail_text = meta.get("on-fail")
+        fields = {k: meta.pop(k) for k in _OP_FIELDS if k in meta}  # the Op's own fields, not meta
+        on_fail_text = fields.get("on-fail")
         try:
             on_fail = OnFail.parse(on_fail_text) if on_fail_text else None
         except ValueError:
             on_fail = None
-        role_text = meta.get("role")
-        timeout = meta.get("timeout")
+            self._ignored(f"on-fail={on_fail_text!r} of operation {op.get('id')} (not an on-fail value)")
+        role_text = fields.get("role")
+        timeout = fields.get("timeout")
         return Op(
             name=op.get("name", ""),
             interval_ms=parse_duration_ms(op.get("interval"), 0, lenient=True),
             timeout_ms=parse_duration_ms(timeout, lenient=True) if timeout else None,
             role=Role.parse(role_text) if role_text else None,
             on_fail=on_fail,
-            enabled=_is_true(meta.get("enabled", "true")),
+            enabled=_is_true(fields.get("enabled", "true")),
             id=op.get("id", ""),
             meta={str(k): str(v) for k, v in meta.items()},
             params=self._nvpairs(op, "instance_attributes"),

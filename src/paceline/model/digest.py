@@ -6,9 +6,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from xml.sax.saxutils import quoteattr
 
 __all__ = ["op_digest"]
+
+
+def _quoteattr(data: str) -> str:
+    """`xml.sax.saxutils.quoteattr`, without importing it (it imports urllib.request: 14 ms of
+    start-up for every `simulate --cib`)."""
+    data = data.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    data = data.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' in data:
+        if "'" in data:
+            return '"{}"'.format(data.replace('"', "&quot;"))
+        return f"'{data}'"
+    return f'"{data}"'
 
 
 def op_digest(params: Mapping[str, str], interval_ms: int = 0, timeout_ms: int | None = None) -> str:
@@ -16,5 +27,5 @@ def op_digest(params: Mapping[str, str], interval_ms: int = 0, timeout_ms: int |
     values = dict(params)
     if interval_ms:
         values["CRM_meta_timeout"] = str(timeout_ms or 20000)
-    attrs = "".join(f" {k}={quoteattr(v)}" for k, v in sorted(values.items()))
+    attrs = "".join(f" {k}={_quoteattr(v)}" for k, v in sorted(values.items()))
     return hashlib.md5(f" <parameters{attrs}/>\n".encode()).hexdigest()

@@ -53,11 +53,12 @@ from .config import (
 )
 from .durations import parse_duration_ms
 from .enums import OnFail
+from .service_schema import PathPart, check_service, format_path
 from .yaml_constraints import ConstraintReader
 from .yaml_dump import dump_config
-from .yaml_nodes import ConfigError, ConfigProblem, Severity, YamlReader, _is_null
+from .yaml_nodes import ConfigError, ConfigProblem, Severity, YamlReader, _is_null, _kind
 from .yaml_nodes import _join as _join
-from .yaml_options import CLUSTER_OPTIONS, META_ATTRIBUTES, cluster_options
+from .yaml_options import CLUSTER_OPTIONS, META_ATTRIBUTES, PACEMAKER_INTERNAL_OPTIONS, cluster_options
 from .yaml_rules import RuleSyntaxError, format_rule, parse_rule
 from .yaml_scalars import _env_ref, _v_any, _v_count, format_duration
 from .yaml_scalars import _suggest as _suggest
@@ -158,6 +159,9 @@ class _ConfigReader(ConstraintReader):
             for key, value in opts.items():
                 path = _join("cluster.options", key)
                 check = CLUSTER_OPTIONS.get(key)
+                if check is None and key in PACEMAKER_INTERNAL_OPTIONS:
+                    self.warn(value, path, "Pacemaker's internal property: kept, ignored by Paceline")
+                    check = _v_any
                 if check is None:
                     self.error(value, path, "unknown cluster option" + _suggest(key, CLUSTER_OPTIONS))
                     continue
@@ -377,19 +381,19 @@ class _ConfigReader(ConstraintReader):
         return agent
 
     def read_service(self, node: yaml.Node, path: str) -> dict[str, object] | None:
-        fields = self.mapping(node, path, None, ("command",), null_ok=False)
-        if fields is None or "command" not in fields:
+        """The definition as plain data, checked by the one service schema (`service_schema`);
+        each problem is reported at the line of the key or value it is about."""
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, path, f"expected a mapping, got {_kind(node)}")
             return None
-        command = fields["command"]
-        if isinstance(command, yaml.SequenceNode):
-            if not command.value:
-                self.error(command, _join(path, "command"), "the command is empty")
-            for j, part in enumerate(command.value):
-                self.text(part, f"{_join(path, 'command')}[{j}]")
-        else:
-            self.text(command, _join(path, "command"), "a command (a list or a string)")
+        fields = self.mapping(node, path)  # duplicate keys and merge keys
+        if fields is None:
+            return None
         value = self.plain(node)
-        return value if isinstance(value, dict) else None
+        issues = check_service(value)
+        for issue in issues:
+            self.error(_locate(node, issue.path, issue.at_key), format_path(issue.path, path), issue.message)
+        return value if isinstance(value, dict) and not issues else None
 
     def read_ops(self, node: yaml.Node, path: str, rsc_id: str) -> tuple[Op, ...]:
         out: list[Op] = []
@@ -517,6 +521,24 @@ class _ConfigReader(ConstraintReader):
                 self.error(node, path, f"unknown resource {name!r}" + _suggest(name, resource_ids))
             elif kind == "node" and node_names and name not in node_names:
                 self.error(node, path, f"unknown node {name!r}" + _suggest(name, node_names))
+
+
+def _locate(node: yaml.Node, path: tuple[PathPart, ...], at_key: bool = False) -> yaml.Node:
+    """The deepest node along `path` below `node` (the key's node for the last step if `at_key`)."""
+    for i, part in enumerate(path):
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            continue
+        if not isinstance(node, yaml.MappingNode):
+            break
+        found = None
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and str(k.value) == str(part):
+                found = k if at_key and i == len(path) - 1 else v
+        if found is None:
+            break
+        node = found
+    return node
 
 
 # --------------------------------------------------------------------------- entry points

@@ -27,7 +27,7 @@ from .yaml_scalars import (
     _v_score,
 )
 
-__all__ = ["CLUSTER_OPTIONS", "META_ATTRIBUTES", "cluster_options"]
+__all__ = ["CLUSTER_OPTIONS", "META_ATTRIBUTES", "PACEMAKER_INTERNAL_OPTIONS", "cluster_options"]
 
 
 def _v_lease_ttl(text: str) -> str | None:
@@ -102,6 +102,11 @@ CLUSTER_OPTIONS: Mapping[str, Validator] = {
     "is-managed-default": _v_bool,
 }
 """Known cluster options and their value syntax (an unknown option name is an error)."""
+
+PACEMAKER_INTERNAL_OPTIONS = ("last-lrm-refresh",)
+"""Properties Pacemaker itself writes into every live cluster's CIB (not for people to set): a
+configuration imported from a CIB may carry them; they are kept, with a warning that Paceline
+ignores them."""
 
 META_ATTRIBUTES: Mapping[str, Validator] = {
     "target-role": _v_role,

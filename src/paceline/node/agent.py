@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal as _signal
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -34,6 +33,7 @@ from ..controller.statedb import StateDB
 from ..controller.view import find_primitive, walk_primitives
 from ..model.config import Configuration
 from ..model.enums import OpStatus, Role
+from ..model.scores import format_score
 from ..model.state import OpRecord
 from ..model.yaml_state import monitor_ops_for_role
 from ..scheduler.meta import effective_meta, is_true
@@ -100,7 +100,10 @@ class NodeAgent:
         self.monitors = MonitorManager(runner, clock, self._on_monitor)
         self._history: tuple[OpRecord, ...] = ()
         self._recent_failures: dict[str, deque[float]] = {}
-        self._fence_reported: set[str] = set()
+        self._failed_since_start: set[str] = set()
+        self._paused = False  # maintenance: nothing is monitored, a service's exit is not news
+        """Resources that failed here since they last started here: their next start is a
+        recovery (a start after a daemon restart, a `resource restart` or a move is not)."""
         self.token = 0
         """The fencing token of the DC whose actions this node runs (0: the embedded store)."""
         self.may_act: Callable[[], bool] = lambda: True
@@ -155,6 +158,7 @@ class NodeAgent:
             agent=str(found[0].agent) if found is not None else "",
         )
         if failed:
+            self._failed_since_start.add(rsc)
             recent = self._recent_failures.setdefault(rsc, deque(maxlen=32))
             recent.append(self.clock.monotonic())
             what = f"{task}" + (f" ({interval_ms} ms)" if interval_ms else "")
@@ -176,6 +180,13 @@ class NodeAgent:
         return not failed
 
     # -- actions ---------------------------------------------------------------------------------
+    def cannot_run(self, action: Action) -> str | None:
+        """A single node fences nothing: not itself (it would have to survive its own reboot to
+        report it), and it has no other nodes."""
+        if action.kind is ActionKind.FENCE:
+            return f"no fence device can fence {action.node} (the single-node daemon does not fence)"
+        return None
+
     async def execute(self, action: Action) -> bool:
         """Run one action of a transition on this node; True when it succeeded."""
         if action.kind is ActionKind.MONITOR:
@@ -187,16 +198,7 @@ class NodeAgent:
             found = await self.probe([self.history_id(action.resource)])
             return not found
         if action.kind is ActionKind.FENCE:
-            if action.node not in self._fence_reported:  # once, not on every re-plan
-                self._fence_reported.add(action.node)
-                await self.db.log_event(
-                    EventKind.NODE,
-                    self.node,
-                    f"the scheduler wants {action.node} fenced ({action.reason or 'unclean'}), but this "
-                    "daemon has no fencing: resolve it by hand (paceline resource cleanup, node online)",
-                    desc="fence requested",
-                )
-            return False
+            return False  # cannot_run says why; the controller reports it and does not ask
         rsc, task = self.history_id(action.resource), action.kind.value
         if task == "start":
             await self._flap_delay(rsc)
@@ -210,17 +212,19 @@ class NodeAgent:
             else:
                 res = await self.runner.run(req)
             expected = 0  # every action but a monitor of a promoted instance succeeds with 0
-            had_failures = await self._fail_count(rsc) > 0
             ok = await self._record(rsc, task, 0, res, expected)
         finally:
             self.busy.discard(rsc)
         if ok:
-            if task == "start" and had_failures:
+            recovering = task == "start" and rsc in self._failed_since_start
+            if task == "start":
+                self._failed_since_start.discard(rsc)
+            if recovering:
                 count = await self._fail_count(rsc)
                 await self.db.log_event(
                     EventKind.RECOVERY,
                     self.node,
-                    f"{rsc} recovered on {self.node} (fail count {count})",
+                    f"{rsc} recovered on {self.node} (fail count {format_score(count)})",
                     resource=rsc,
                     task=task,
                     rc=0,
@@ -300,7 +304,10 @@ class NodeAgent:
         return await self.db.failcount(rsc, self.node)
 
     async def probe(
-        self, rsc_ids: list[str] | None = None, history: tuple[OpRecord, ...] | None = None
+        self,
+        rsc_ids: list[str] | None = None,
+        history: tuple[OpRecord, ...] | None = None,
+        died_is_failure: bool = False,
     ) -> list[str]:
         """Probe (monitor, interval 0) resources to learn what already runs here: at start-up
         (adopt, never start a second copy), after a cleanup, and when the scheduler asks.
@@ -309,7 +316,10 @@ class NodeAgent:
         With `history` (at start-up), a probe that agrees with what the history says (running in
         the recorded role, or stopped) is not recorded, so the history survives a daemon restart
         unchanged; one that disagrees is recorded as the resource's latest operation and its
-        recurring monitor records (now stale) are dropped."""
+        recurring monitor records (now stale) are dropped. With `died_is_failure` (a daemon restart
+        on the same boot), a resource the history has running here that the probe finds stopped
+        died while no daemon watched it: that is recorded as a failure of its monitor (fail
+        count, `failure` event), as it would have been had the daemon been running."""
         ids = rsc_ids if rsc_ids is not None else [p.id for p, _, _ in walk_primitives(self.config)]
         roles = roles_on(history, self.node) if history is not None else None
         found: list[str] = []
@@ -322,7 +332,25 @@ class NodeAgent:
             else:
                 res = await self.runner.run(req)
             rc = int(res.rc)
-            if roles is None or not _agrees(roles.get(rid), res):
+            view = roles.get(rid) if roles is not None else None
+            if (
+                died_is_failure
+                and view is not None
+                and view.role in (LocalRole.STARTED, LocalRole.PROMOTED)
+                and res.status is AgentStatus.DONE
+                and rc == int(OcfRc.NOT_RUNNING)
+            ):
+                await self.db.drop_monitor_records(rid, self.node)
+                found_prim = find_primitive(self.config, rid)
+                intervals = (
+                    monitor_ops_for_role(self.config, found_prim[0], Role.STARTED) if found_prim else []
+                )
+                why = "stopped while no daemon was running here" + (
+                    f" ({res.exit_reason})" if res.exit_reason else ""
+                )
+                await self._record(rid, "monitor", intervals[0][0] if intervals else 10_000, res, 0, why)
+                return
+            if roles is None or not _agrees(view, res):
                 if roles is not None:
                     await self.db.drop_monitor_records(rid, self.node)
                 await self._record(rid, "monitor", 0, res, 7)
@@ -349,6 +377,7 @@ class NodeAgent:
         """Run exactly the recurring monitors of what the history says runs here, healthy
         (clone instances by their instance id, `db:0`); none at all when `paused` (maintenance)."""
         self._history = history
+        self._paused = paused
         roles = roles_on(history, self.node) if not paused else {}
         wanted: list[MonitorSpec] = []
         for rid, view in sorted(roles.items()):
@@ -382,7 +411,7 @@ class NodeAgent:
     # -- service events ----------------------------------------------------------------------------
     async def on_service_event(self, ev: ServiceEvent) -> None:
         rsc = ev.resource_id
-        if (isinstance(ev, ServiceExited) and ev.expected) or not self.may_act():
+        if (isinstance(ev, ServiceExited) and ev.expected) or not self.may_act() or self._paused:
             return
         if rsc in self.busy:
             return
@@ -396,17 +425,7 @@ class NodeAgent:
         intervals = monitor_ops_for_role(self.config, found[0], Role.STARTED)
         interval = intervals[0][0] if intervals else 0
         if isinstance(ev, ServiceExited):
-            if ev.signal is not None:
-                try:
-                    name = _signal.Signals(ev.signal).name
-                except ValueError:
-                    name = "?"
-                how = f"killed by signal {ev.signal} ({name})"
-            elif ev.exit_code is not None:
-                how = f"exited with code {ev.exit_code}"
-            else:
-                how = "exited"
-            reason = f"process {ev.pid} {how}"
+            reason = ev.describe()
             res = OpResult(OcfRc.NOT_RUNNING, AgentStatus.DONE, 0.0, reason)
         else:
             reason = f"probe failed {ev.failures} times: {ev.detail}"

@@ -23,11 +23,14 @@ def _aid(inst_id: str, task: str, node: str) -> str:
 
 
 def emit_actions(w: Working, g: Graph) -> list[Action]:
-    out: dict[str, Action] = {}
+    # (kind, resource, node, interval, reason) per action id; each Action (a frozen dataclass,
+    # slow to build) is made once, at the end, with its edges: at 32 nodes x 1000 primitives
+    # there are 33,000 of them
+    out: dict[str, tuple[ActionKind, str, str, int, str]] = {}
     after: dict[str, set[str]] = {}
     fence_ids = {node: f"fence:{node}" for node in g.fences}
     for node, reason in g.fences.items():
-        out[fence_ids[node]] = Action(fence_ids[node], ActionKind.FENCE, "", node, reason=reason)
+        out[fence_ids[node]] = (ActionKind.FENCE, "", node, 0, reason)
         after[fence_ids[node]] = set()
 
     def emitted(act: Node | None) -> str | None:
@@ -42,11 +45,11 @@ def emit_actions(w: Working, g: Graph) -> list[Action]:
         aid = emitted(act)
         if aid is None or aid in out or act.inst is None:
             continue
-        out[aid] = Action(aid, _KIND[act.task], act.inst.id, act.node, reason=act.reason)
+        out[aid] = (_KIND[act.task], act.inst.id, act.node, 0, act.reason)
         after[aid] = set()
     probes = _probes(w, g)
     for probe_id, inst, node in probes:
-        out[probe_id] = Action(probe_id, ActionKind.MONITOR, inst.id, node, 0, reason="probe")
+        out[probe_id] = (ActionKind.MONITOR, inst.id, node, 0, "probe")
         after[probe_id] = set()
 
     def edge(first: str | None, then: str | None) -> None:
@@ -93,8 +96,8 @@ def emit_actions(w: Working, g: Graph) -> list[Action]:
         for probe_id in by_inst.get(inst.clone or inst.id, []):
             edge(probe_id, start)
     return [
-        Action(a.id, a.kind, a.resource, a.node, a.interval_ms, tuple(sorted(after[a.id])), a.reason)
-        for a in out.values()
+        Action(aid, kind, rsc, node, interval, tuple(sorted(after[aid])), reason)
+        for aid, (kind, rsc, node, interval, reason) in out.items()
     ]
 
 

@@ -1,0 +1,121 @@
+"""Command-line start-up and `simulate --cib` as whole processes, compared like with like.
+
+Every figure is the wall time of a fresh process, from fork to exit, measured here the same way
+for every command (crm_simulate included), in the same run, interleaved (A, B, A, B, ...) so that
+the machine's load hits all of them alike. Reported: the minimum and the median of `--runs` runs.
+
+Rows:
+- `python3 -c pass`: the interpreter's own floor on this machine (site, .pth files);
+- `import typer`: the floor of any Typer command line;
+- `paceline --help`, `paceline status` (against a daemon this benchmark starts on an empty
+  configuration in a temporary state directory);
+- `paceline simulate --cib` and `crm_simulate -R -x` on the same CIB (N nodes x M Dummy
+  primitives, from `scheduler_bench.make_cib`), and their ratio.
+
+`paceline` is run as the console script runs it (`from paceline.cli.main import app; app()`) with
+this interpreter and this process's PYTHONPATH (run from a worktree with PYTHONPATH=src to
+measure that worktree). Usage: `python3 bench/cli_bench.py [--runs 7] [--sizes 16x500,32x1000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scheduler_bench import make_cib
+
+PACELINE = [sys.executable, "-c", "import sys; from paceline.cli.main import app; sys.exit(app())"]
+
+
+def wall(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
+    t = time.perf_counter()
+    res = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
+    d = time.perf_counter() - t
+    if res.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({res.returncode}): {res.stderr.decode()[-500:]}")
+    return d
+
+
+def start_daemon(state: Path) -> subprocess.Popen[bytes]:
+    cfg = state.parent / "empty.yaml"
+    cfg.write_text("cluster: {name: bench}\nresources: []\n")
+    env = {**os.environ, "PACELINE_STATE_DIR": str(state)}
+    proc = subprocess.Popen(
+        [*PACELINE, "run", str(cfg)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if (state / "paceline.sock").exists():
+            probe = subprocess.run([*PACELINE, "status"], env=env, capture_output=True, check=False)
+            if probe.returncode == 0:
+                return proc
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the daemon did not start")
+
+
+def row(name: str, times: list[float]) -> str:
+    return f"{name:<44} min {min(times) * 1000:8.1f} ms   median {statistics.median(times) * 1000:8.1f} ms"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--sizes", default="16x500,32x1000")
+    ap.add_argument("--no-crm", action="store_true")
+    args = ap.parse_args()
+    have_crm = shutil.which("crm_simulate") is not None and not args.no_crm
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        state = Path(tmp) / "state"
+        daemon = start_daemon(state)
+        env = {**os.environ, "PACELINE_STATE_DIR": str(state)}
+        try:
+            cases: dict[str, tuple[list[str], dict[str, str] | None]] = {
+                "python3 -c pass": ([sys.executable, "-c", "pass"], None),
+                "python3 -c 'import typer'": ([sys.executable, "-c", "import typer"], None),
+                "paceline --help": ([*PACELINE, "--help"], None),
+                "paceline status": ([*PACELINE, "status"], env),
+            }
+            results: dict[str, list[float]] = {k: [] for k in cases}
+            for _ in range(args.runs):
+                for name, (argv, e) in cases.items():
+                    results[name].append(wall(argv, e))
+            for name, times in results.items():
+                print(row(name, times))
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(30)
+        for size in args.sizes.split(","):
+            n, m = (int(x) for x in size.split("x"))
+            path = Path(tmp) / f"bench-{n}x{m}.xml"
+            path.write_bytes(make_cib(n, m))
+            ours: list[float] = []
+            crm: list[float] = []
+            for _ in range(args.runs):
+                ours.append(wall([*PACELINE, "simulate", "--cib", str(path)]))
+                if have_crm:
+                    crm.append(wall(["crm_simulate", "-R", "-x", str(path)]))
+            print(row(f"paceline simulate --cib ({size})", ours))
+            if crm:
+                print(row(f"crm_simulate -R -x ({size})", crm))
+                print(
+                    f"{'  crm_simulate / paceline':<44} min {min(crm) / min(ours):8.1f}x      "
+                    f"median {statistics.median(crm) / statistics.median(ours):8.1f}x"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
