@@ -45,11 +45,17 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def cluster(tmp_path: Path, fencing: str = "", extra: str = "", ttl: str = "1s") -> Iterator[Cluster]:
+def cluster(
+    tmp_path: Path, fencing: str = "", extra: str = "", ttl: str = "1s", extra_options: str = ""
+) -> Iterator[Cluster]:
     marker = "pl" + uuid.uuid4().hex[:10]
     with EtcdCluster(3, tmp_path / "etcd") as etcd:
         cfg = tmp_path / "cluster.yaml"
-        cfg.write_text(cluster_yaml(etcd.url, marker, ttl=ttl, fencing=fencing, extra_resources=extra))
+        cfg.write_text(
+            cluster_yaml(
+                etcd.url, marker, ttl=ttl, fencing=fencing, extra_resources=extra, extra_options=extra_options
+            )
+        )
         obs = SingletonObserver(marker).start()
         try:
             with machines(NODES, tmp_path, cfg) as ms:
@@ -242,6 +248,7 @@ fencing:
 """
     with cluster(tmp_path, fencing=fencing, ttl="10s") as c:
         c.running_on()
+        time.sleep(2.5)  # heartbeats are judged once they have flowed for 2 s
         dc = str(c.status("n1")["dc"])
         assert dc in c.nodes
         c.nodes[dc].kill()
@@ -251,6 +258,7 @@ fencing:
         evs = [e["message"] for e in c.nodes[rest[0]].daemon.events()]
         assert any(m.startswith(f"node {dc} fenced by device pdu") and "heartbeats" in m for m in evs), evs
 
+        time.sleep(2.5)  # no second fencing on heartbeats within 2 s of the first
         where = c.running_on()
         c.nodes[where].kill()
         last = next(n for n in rest if n != where)
@@ -258,7 +266,48 @@ fencing:
             c.observer.last,
             [e["message"] for e in c.nodes[last].daemon.events()][-15:],
         )
-        states = {n["name"]: n["state"] for n in c.status(last)["nodes"]}  # type: ignore[index, union-attr]
-        assert states[where] != "online"
+
+        def state_of_where() -> object:
+            return {n["name"]: n["state"] for n in c.status(last)["nodes"]}[where]  # type: ignore[index, union-attr]
+
+        assert wait_for(lambda: state_of_where() != "online", 6)
         evs = [e["message"] for e in c.nodes[last].daemon.events()]
         assert any(m.startswith(f"node {where} fenced by device pdu") and "heartbeats" in m for m in evs), evs
+
+
+@pytest.mark.parametrize("policy", ["freeze", "stop"])
+def test_no_quorum_policy_is_applied_by_each_node_when_the_store_loses_its_majority(
+    tmp_path: Path, policy: str
+) -> None:
+    """Two of the three etcd members die for longer than the lease: no node can reach a
+    quorate store. `freeze` keeps the singleton running where it is (every node can be fenced by
+    a device, as the configuration check demands); `stop` makes its node fence itself. With the
+    store back, the singleton runs exactly once."""
+    status_file = tmp_path / "fence-status"
+    status_file.write_text("on")
+    fencing = f"""
+fencing:
+  devices:
+    - id: pdu
+      agent: fence_dummy
+      hosts: [n1, n2, n3]
+      params: {{status_file: "{status_file}", pcmk_reboot_timeout: "10s"}}
+"""
+    with cluster(tmp_path, fencing=fencing, extra_options=f", no-quorum-policy: {policy}") as c:
+        first = c.running_on()
+        pid = next(iter(c.observer.last))
+        time.sleep(3)  # past every node's heartbeat grace
+        leader = c.etcd.leader()
+        down = [next(i for i in range(3) if i != leader), leader]
+        for i in down:
+            c.etcd.kill(i)
+        time.sleep(3)  # three 1 s leases
+        if policy == "freeze":
+            assert c.observer.last == {pid: first}, c.observer.last
+        else:
+            assert c.observer.nodes() == set(), c.observer.last
+        for i in down:
+            c.etcd.restart(i)
+        assert c.observer.wait_on(lambda ns: len(ns) == 1, 30), c.observer.last
+        time.sleep(2)
+        assert len(c.observer.nodes()) == 1

@@ -27,27 +27,15 @@ from collections.abc import Callable
 from ..agents import AgentRunner, AgentSpec, OpRequest
 from ..model.config import Configuration, Primitive
 from ..model.durations import parse_duration_ms
+from ..model.fencing import devices_for
 from ..model.leases import LeaseTiming
 from ..store import Clock, Compare, Delete, Put, Store, StoreError
 from .records import DC_KEY, FENCED, PREFIX, REVOKED, EventKind
 from .statedb import Snapshot, StateDB
 
-__all__ = ["Fencer", "devices_for"]
+__all__ = ["Fencer"]
 
 log = logging.getLogger("paceline.controller")
-
-
-def devices_for(config: Configuration, victim: str) -> list[Primitive]:
-    """The fence devices that can fence `victim`, in the order they are tried."""
-    out = []
-    for prim in config.primitives():
-        if prim.agent.standard != "stonith":
-            continue
-        hosts = prim.params.get("pcmk_host_list", "").replace(",", " ").split()
-        if hosts and victim not in hosts:
-            continue
-        out.append(prim)
-    return sorted(out, key=lambda p: -int(p.meta.get("priority", "0") or 0))
 
 
 def _fence_timeout_ms(dev: Primitive, action: str) -> int:

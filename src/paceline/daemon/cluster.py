@@ -33,12 +33,14 @@ from typing import Any
 
 from ..agents import LocalAgentRunner, become_subreaper
 from ..controller.dispatch import ClusterExecutor
-from ..controller.fencing import Fencer, devices_for
+from ..controller.fencing import Fencer
 from ..controller.loop import Controller
 from ..controller.records import DC_KEY, EventKind, attrs_key
 from ..controller.statedb import StateDB
 from ..controller.view import effective_config
 from ..model.config import Configuration
+from ..model.enums import NoQuorumPolicy
+from ..model.fencing import devices_for
 from ..model.heartbeats import HeartbeatPolicy
 from ..model.leases import LeaseTiming
 from ..model.state import ClusterState
@@ -116,6 +118,7 @@ class ClusterDaemon(Daemon):
         self.agent = agent
         membership = Membership(store, self.clock, node, timing=self.timing, watchdog=self.watchdog)
         membership.on_lost = self._self_fence
+        membership.freeze = config.options.no_quorum_policy in (NoQuorumPolicy.FREEZE, NoQuorumPolicy.IGNORE)
         membership.on_rejoined = self._come_online
         agent.may_act = membership.valid
         self.membership = membership
@@ -144,7 +147,7 @@ class ClusterDaemon(Daemon):
             store,
             self.clock,
             node,
-            HeartbeatPolicy(config.options.heartbeat_interval_s, grace=max(2.0, self.timing.ttl)),
+            HeartbeatPolicy(config.options.heartbeat_interval_s),
             lambda: membership.lease if membership.valid() else None,
             self._on_silent,
         )
@@ -278,7 +281,7 @@ class ClusterDaemon(Daemon):
         changes nothing: the lease decides (`model.leases`).
 
         Not now (False: counted again from now) while another node is being fenced or was fenced
-        less than a lease TTL ago: a fencing shakes the store (the victim's etcd member may die
+        less than the heartbeat grace (2 s) ago: a fencing shakes the store (the victim's etcd member may die
         with it and etcd elects a new leader), and the beats it delays are no evidence. Fencing a
         second node on such evidence could take a second etcd member and the store's quorum with
         it; a node that really is gone is fenced a moment later, or by its lease."""
@@ -287,11 +290,11 @@ class ClusterDaemon(Daemon):
         snap = await self.db.snapshot()
         if victim not in snap.members:
             return True
+        policy = self.heartbeats.policy
         if any(f.get("fence_requested") for n, f in snap.node_flags.items() if n != victim) or any(
-            self.clock.time() - float(f.get("time", 0)) < self.timing.ttl for f in snap.fenced.values()
+            self.clock.time() - float(f.get("time", 0)) < policy.grace for f in snap.fenced.values()
         ):
             return False
-        policy = self.heartbeats.policy
         reason = f"missed {policy.misses} heartbeats ({lag:.2f} s behind {self.node}'s)"
         if self.membership.is_dc and victim != self.node:
             log.warning("%s is silent: %s; fencing it", victim, reason, extra={"fields": {"kind": "node"}})

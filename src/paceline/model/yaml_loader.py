@@ -52,7 +52,8 @@ from .config import (
     Resource,
 )
 from .durations import parse_duration_ms
-from .enums import OnFail
+from .enums import NoQuorumPolicy, OnFail
+from .fencing import unfenceable_nodes
 from .service_schema import PathPart, check_service, format_path
 from .yaml_constraints import ConstraintReader
 from .yaml_dump import dump_config
@@ -146,7 +147,30 @@ class _ConfigReader(ConstraintReader):
             store=store,
         )
         self.check_references(config)
+        if "cluster" in top:
+            self.check_quorum_policy(config, top["cluster"])
         return config
+
+    def check_quorum_policy(self, config: Configuration, cluster: yaml.Node) -> None:
+        """In a cluster, `no-quorum-policy` freeze or ignore lets a node cut off from the store
+        keep what it runs: safe only when the others can fence it with a device (with the lease
+        watchdog alone, its resources would start elsewhere while it still runs them)."""
+        policy = config.options.no_quorum_policy
+        if not (config.store or "").startswith("etcd") or policy not in (
+            NoQuorumPolicy.FREEZE,
+            NoQuorumPolicy.IGNORE,
+        ):
+            return
+        bare = unfenceable_nodes(config)
+        if bare:
+            path = ("options", "no-quorum-policy")
+            self.error(
+                _locate(cluster, path),
+                "cluster.options.no-quorum-policy",
+                f"{policy.value} needs a fence device for every node ({', '.join(bare)} has none): a "
+                "node cut off from the store keeps its resources, so the others must be able to fence "
+                "it; use stop, or add a device",
+            )
 
     # -- cluster
     def read_cluster(self, node: yaml.Node) -> tuple[str, str | None, ClusterOptions]:

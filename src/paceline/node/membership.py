@@ -17,6 +17,9 @@ Invariants:
   the deadline. At the deadline without an acknowledged keep-alive (the store unreachable, the
   lease revoked or expired, or this process stalled), `on_lost` is awaited first (the daemon
   self-fences: it stops everything at once), then the node joins again with a new lease.
+  With `freeze` (no-quorum-policy freeze/ignore) a store out of reach only freezes the node (see
+  `_freeze`); a lease the store says is gone (expired, or revoked to fence this node) still
+  means self-fencing: the store is reachable then, and the cluster has counted this node out.
 - `leave()` revokes the lease: both keys disappear at once.
 """
 
@@ -63,6 +66,10 @@ class Membership:
         self.state = "online"
         self.deadline = 0.0
         self.renew_latencies: list[float] = []
+        self.freeze = False
+        """no-quorum-policy freeze/ignore: when the store is out of reach, keep what runs here."""
+        self.frozen = False
+        self._expired = False
         self.on_rejoined: Callable[[], Awaitable[None]] | None = None
         """After a lost lease, the node joins again as `joining` and this is awaited (the cluster
         daemon probes, then goes online); without it the node rejoins online at once."""
@@ -122,17 +129,47 @@ class Membership:
             await self.join()
         while True:
             left = self.deadline - self.clock.monotonic()
+            if self.frozen:
+                left = self.timing.keepalive_interval
             await self.clock.sleep(max(0.0, min(self.timing.keepalive_interval, left)))
             if await self._keepalive():
+                if self.frozen:
+                    self.frozen = False
+                    log.warning("%s reaches the cluster store again: no longer frozen", self.node)
                 continue
+            if self.freeze and not self._expired and self.watchdog is not None:
+                # the watchdog must not fire at the lease deadline while the store is out of
+                # reach: from the first failed keep-alive on it only watches this process live
+                self.watchdog.arm(self.clock.monotonic() + self.timing.ttl)
             if self.clock.monotonic() < self.deadline:
                 continue  # try again: there is still time
+            if self.freeze and not self._expired:
+                self._freeze()
+                continue
             await self._lost()
+
+    def _freeze(self) -> None:
+        """no-quorum-policy freeze/ignore: the store is out of reach, so this node starts and
+        records nothing (`valid()` is false), but keeps what it runs; the others fence it with a
+        device before they start any of it (the configuration check requires one for every
+        node). The watchdog stays armed a lease ahead while this process lives: a hang is still
+        caught."""
+        if not self.frozen:
+            self.frozen = True
+            log.error(
+                "%s cannot reach the cluster store: no-quorum-policy freeze keeps what runs here "
+                "and starts nothing",
+                self.node,
+                extra={"fields": {"kind": "node"}},
+            )
+        if self.watchdog is not None:
+            self.watchdog.arm(self.clock.monotonic() + self.timing.ttl)
 
     async def _keepalive(self) -> bool:
         assert self.lease is not None
         sent = self.clock.monotonic()
-        left = self.deadline - sent
+        left = self.timing.keepalive_interval if self.frozen else self.deadline - sent
+        self._expired = False
         if left <= 0:
             return False
         try:
@@ -142,6 +179,7 @@ class Membership:
             )
         except LeaseExpired:
             self.deadline = sent  # the server says it is gone: no point waiting
+            self._expired = True
             return False
         except (StoreError, TimeoutError, OSError) as e:
             log.warning(
@@ -164,6 +202,7 @@ class Membership:
         )
         self.is_dc = False
         self.token = 0
+        self.frozen = False
         if self.on_lost is not None:
             res = self.on_lost()
             if res is not None:
