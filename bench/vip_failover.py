@@ -127,7 +127,7 @@ def bench_paceline(root: Path, kills: int, device: bool) -> dict[str, Any]:
         def heal(node: str) -> None:
             demo.heal(node)
             _wait(settled, 60)
-            time.sleep(1.0)
+            time.sleep(2.5)  # past the healed node's heartbeat grace (2 s): it is a full member
 
         times, failures = measure(demo.kill, heal, settled, obs, kills, label)
     finally:

@@ -120,6 +120,7 @@ cluster:
   store: {self.store_url}
   options: {{lease-ttl: {self.lease_ttl}, heartbeat-interval: 100ms, stonith-action: "off"}}
 nodes: [{", ".join(self.nodes)}]
+rsc_defaults: {{resource-stickiness: "100"}}   # a node that comes back takes nothing back
 {fencing}resources:
   - id: vip
     agent: ocf:heartbeat:IPaddr2
