@@ -26,7 +26,7 @@ from typing import Any
 from ..model.enums import OpStatus
 from ..model.scores import INFINITY
 from ..model.state import FailRecord, OpRecord
-from ..store import Clock, Compare, Delete, KeyValue, Put, Store
+from ..store import Clock, Compare, Delete, KeyValue, Put, Store, StoreError
 from .records import (
     CALL_ID_COUNTER,
     EVENT_COUNTER,
@@ -365,31 +365,46 @@ class StateDB:
         return n
 
     async def set_meta(self, rsc: str, name: str, value: str | None) -> None:
+        """Override (or, with None, stop overriding) meta attribute `name` of `rsc`."""
         key = f"{PREFIX}meta/{rsc}"
-        old = await self.store.get(key)
-        cur: dict[str, str] = json.loads(old.value) if old else {}
-        if value is None:
-            cur.pop(name, None)
-        else:
-            cur[name] = value
-        if cur:
-            await self.store.put(key, json.dumps(cur, sort_keys=True))
-        else:
-            await self.store.delete(key)
+        while True:  # compare-and-swap: another node's override of another attribute is kept
+            old = await self.store.get(key)
+            cur: dict[str, str] = json.loads(old.value) if old else {}
+            if value is None:
+                cur.pop(name, None)
+            else:
+                cur[name] = value
+            op: Put | Delete = Put(key, json.dumps(cur, sort_keys=True)) if cur else Delete(key)
+            res = await self.store.txn([Compare(key, old.mod_revision if old else 0)], [op])
+            if res.succeeded:
+                return
 
     # -- configuration versions --------------------------------------------------------------------
     async def current_config(self) -> ConfigVersion | None:
         kv = await self.store.get(f"{PREFIX}config/current")
         return _config_version(kv.value) if kv else None
 
-    async def save_config(self, text: str, source: str) -> ConfigVersion:
-        cur = await self.current_config()
-        version = (cur.version if cur else 0) + 1
-        cv = ConfigVersion(version, text, self.clock.time(), source)
-        body = json.dumps({"version": version, "text": text, "applied_at": cv.applied_at, "source": source})
-        await self.store.put(f"{PREFIX}config/history/{version:08d}", body)
-        await self.store.put(f"{PREFIX}config/current", body)
-        return cv
+    async def save_config(self, text: str, source: str, expect: int | None = None) -> ConfigVersion:
+        """Store `text` as the next version, current and in the history, in one transaction.
+        With `expect`, only if the current version is still `expect` (else StoreError): two
+        nodes applying at once never both believe they applied over the same version."""
+        key = f"{PREFIX}config/current"
+        while True:
+            kv = await self.store.get(key)
+            cur = _config_version(kv.value) if kv else None
+            have = cur.version if cur else 0
+            if expect is not None and have != expect:
+                raise StoreError(f"the configuration changed meanwhile (version {have}, not {expect})")
+            cv = ConfigVersion(have + 1, text, self.clock.time(), source)
+            body = json.dumps(
+                {"version": cv.version, "text": text, "applied_at": cv.applied_at, "source": source}
+            )
+            res = await self.store.txn(
+                [Compare(key, kv.mod_revision if kv else 0)],
+                [Put(f"{PREFIX}config/history/{cv.version:08d}", body), Put(key, body)],
+            )
+            if res.succeeded:
+                return cv
 
     async def config_history(self) -> list[ConfigVersion]:
         kvs, _ = await self.store.range(f"{PREFIX}config/history/")

@@ -52,18 +52,13 @@ from ..node.watchdog import WatchdogClient
 from ..node.worker import ActionWorker
 from ..store import EventType, Store, StoreError
 from .app import Daemon, DaemonError, socket_path
+from .cluster_config import cluster_config, follow_config, restart_set
 from .configsrc import InvalidConfig, LoadedConfig, check_text
 from .http import UnixHttpServer
 
-__all__ = ["ClusterDaemon", "cluster_config"]
+__all__ = ["ClusterDaemon"]
 
 log = logging.getLogger("paceline.daemon")
-
-
-def cluster_config(config: Configuration) -> Configuration:
-    """The configuration as a cluster runs it: fencing on, the lease watchdog counted as fencing."""
-    opts = replace(config.options, stonith_enabled=True, watchdog_fencing=True)
-    return replace(config, options=opts)
 
 
 class ClusterDaemon(Daemon):
@@ -90,8 +85,14 @@ class ClusterDaemon(Daemon):
         self.db = db
         await db.load()
         current = await db.current_config()
-        if current is None or current.text != loaded.text:
-            await db.save_config(loaded.text, loaded_source(self.config_path))
+        if current is None:
+            self.config_version = (await db.save_config(loaded.text, loaded_source(self.config_path))).version
+        else:
+            self.config_version = current.version
+            if current.text != loaded.text:
+                loaded = self._adopt(current.version, current.text, current.source)
+                config = loaded.config
+                self.node = node = self._cluster_node(config)
         self.loaded = loaded
         self.alerts.alerts = loaded.alerts
         for w in loaded.warnings:
@@ -161,6 +162,7 @@ class ClusterDaemon(Daemon):
             loop.create_task(self._dc_loop()),
             loop.create_task(self._publish_attributes()),
             loop.create_task(self.heartbeats.run()),
+            loop.create_task(follow_config(store, self._on_config_version)),
         ]
         log.info(
             "%s joined cluster %s (lease %gs); API on %s",
@@ -206,6 +208,67 @@ class ClusterDaemon(Daemon):
             return check_text(text, str(self.config_path))
         except InvalidConfig as e:
             raise DaemonError("invalid configuration:\n" + "\n".join(e.errors)) from None
+
+    def _adopt(self, version: int, text: str, source: str) -> LoadedConfig:
+        """The cluster's configuration, which wins over a differing local file."""
+        try:
+            adopted = check_text(text, source or f"the cluster's configuration version {version}")
+        except InvalidConfig as e:
+            raise DaemonError(
+                f"the cluster's configuration (version {version}, from {source}) cannot run here:\n"
+                + "\n".join(e.errors)
+            ) from None
+        log.warning(
+            "%s differs from the cluster's configuration version %d (applied from %s): running the "
+            "cluster's; `paceline config apply FILE` changes it for every node",
+            self.config_path,
+            version,
+            source,
+            extra={"fields": {"kind": "config"}},
+        )
+        return adopted
+
+    async def _on_config_version(self, version: int, text: str, source: str) -> None:
+        """A new version of the cluster's configuration (`config apply` on some node): switch to
+        it; the DC first stops what it redefines or removes (`restart_set`), and clears fail counts
+        recorded under a definition that is gone."""
+        if version <= self.config_version:
+            return
+        self.config_version = version
+        try:
+            loaded = check_text(text, source or f"version {version}")
+        except InvalidConfig as e:
+            log.error(
+                "configuration version %d from %s cannot run here: %s", version, source, "; ".join(e.errors)
+            )
+            return
+        old, new = self.config, cluster_config(loaded.config)
+        self.loaded = loaded
+        self.alerts.alerts = loaded.alerts
+        ctl = self.controller
+        if ctl is not None and self.membership.is_dc:
+            snap = await self.db.snapshot()
+            redefined, restart = restart_set(old, new, snap)
+            for rid in sorted(redefined):
+                for n in new.nodes:
+                    if await self.db.failcount(rid, n.name) and await self.db.clear_failures(rid, n.name):
+                        await self.db.log_event(
+                            EventKind.CONFIG,
+                            self.node,
+                            f"fail count of {rid} on {n.name} cleared: its definition changed",
+                            resource=rid,
+                        )
+            self.config = new
+            await ctl.restart(restart, new, None, why="its configuration changed")
+        else:
+            self.config = new
+        await self._resync()
+        log.info(
+            "running configuration version %d (from %s)",
+            version,
+            source,
+            extra={"fields": {"kind": "config"}},
+        )
 
     def _cluster_node(self, config: Configuration) -> str:
         names = [n.name for n in config.nodes]

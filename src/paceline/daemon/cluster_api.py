@@ -1,11 +1,13 @@
 """The local API of a cluster node (same routes as `api.Api`), answered from the shared store, so
 every node gives the same answer. Commands write to the store and the DC acts on them.
 
-`GET /status` shape: `status.build_status`'s keys, with `dc` the DC's name, every node's `state`
+`GET /status` shape: `status.build_status`'s keys, with `dc` the DC's name, `config_version` the
+version of the cluster's configuration this node runs, every node's `state`
 (online, joining, shutdown, standby, maintenance, unclean, offline; `fenced` is added when the
 node was fenced: {"time", "method"}), and one entry per (resource, node) where it runs, or one
-entry with `node` null when it runs nowhere. Restart and configuration apply are not yet
-cluster-wide (409).
+entry with `node` null when it runs nowhere. `config apply` stores the next version of the
+cluster's configuration (see `cluster_config`); `resource restart` stops the resource everywhere
+(target-role Stopped) and lets it start again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from ..controller.statedb import DynamicLocation, Snapshot
 from ..controller.view import effective_config
 from ..model.scores import INFINITY
 from ..node.roles import LocalRole, roles_on
+from ..store import StoreError
 from .api import NODE_FLAGS, Api, _primitive_ids
+from .cluster_config import cluster_config, cluster_refusals, primitive_of, restart_set
+from .configsrc import InvalidConfig, check_text
 from .http import HttpError
 from .status import build_status, iso
 
@@ -65,7 +70,13 @@ def cluster_status(d: ClusterDaemon, snap: Snapshot) -> dict[str, Any]:
                 stopped[r["id"]] = r
     for rid in order:
         resources.extend(running.get(rid) or [stopped[rid]])
-    return {"cluster": eff.name, "dc": snap.dc or "", "nodes": nodes, "resources": resources}
+    return {
+        "cluster": eff.name,
+        "dc": snap.dc or "",
+        "config_version": d.config_version,
+        "nodes": nodes,
+        "resources": resources,
+    }
 
 
 class ClusterApi(Api):
@@ -77,7 +88,49 @@ class ClusterApi(Api):
         return cluster_status(self.c, await self.c.db.snapshot())
 
     async def apply(self, text: str, source: str) -> dict[str, Any]:
-        raise HttpError(409, "config apply is not cluster-wide yet: restart each node with the new file")
+        """Check `text` as `run` does and as a running cluster needs, then store it as the next
+        version (compare-and-swap on the version this node runs): every node follows it, and the
+        DC restarts what it redefines (see `cluster_config`)."""
+        d = self.c
+        snap = await d.db.snapshot()
+        try:
+            loaded = check_text(text, source)
+            refused = cluster_refusals(loaded.config, d.config, d.node, snap.members)
+            if refused:
+                raise InvalidConfig([f"{source}: {r}" for r in refused])
+        except InvalidConfig as e:
+            await d.db.log_event(
+                EventKind.CONFIG, d.node, f"configuration from {source} rejected: {len(e.errors)} error(s)"
+            )
+            raise HttpError(
+                422, "invalid configuration", {"error": "invalid configuration", "errors": e.errors}
+            ) from None
+        assert d.loaded is not None
+        if text == d.loaded.text:
+            return {
+                "applied": False,
+                "version": d.config_version,
+                "restarted": [],
+                "message": "configuration unchanged",
+            }
+        _, restart = restart_set(d.config, cluster_config(loaded.config), snap)
+        try:
+            cv = await d.db.save_config(text, source, expect=d.config_version)
+        except StoreError as e:
+            raise HttpError(409, f"{e}: apply again") from None
+        await d.db.log_event(
+            EventKind.CONFIG,
+            d.node,
+            f"configuration version {cv.version} applied from {source} on {d.node}"
+            + (f"; the DC restarts {', '.join(sorted(restart))}" if restart else ""),
+        )
+        return {
+            "applied": True,
+            "version": cv.version,
+            "restarted": sorted(restart),
+            "warnings": list(loaded.warnings),
+            "message": f"configuration version {cv.version} stored; every node follows it",
+        }
 
     async def resource(self, rsc: str, op: str, body: dict[str, Any]) -> dict[str, Any]:
         d = self.c
@@ -98,8 +151,37 @@ class ClusterApi(Api):
             n = await d.db.clear_locations(rsc)
             return {"message": f"removed {n} ban(s)/move(s) of {rsc}"}
         if op == "restart":
-            raise HttpError(409, "resource restart is not cluster-wide yet: use ban and clear")
+            return await self._restart(rsc)
         raise HttpError(404, f"unknown resource operation {op!r} (cleanup, ban, clear, move)")
+
+    async def _restart(self, rsc: str, timeout_s: float = 120.0) -> dict[str, Any]:
+        """Pacemaker's `crm_resource --restart`: target-role Stopped until `rsc` runs nowhere,
+        then the previous target-role back. Whichever node is the DC does the work."""
+        d = self.c
+        prims = _primitive_ids(d.config, rsc)
+        previous = (await d.db.snapshot()).meta.get(rsc, {}).get("target-role")
+        await d.db.set_meta(rsc, "target-role", "Stopped")
+        end = d.clock.monotonic() + timeout_s
+        stopped = False
+        try:
+            while d.clock.monotonic() < end:
+                snap = await d.db.snapshot()
+                nodes = {r.node for r in snap.history}
+                running = [
+                    n
+                    for n in nodes
+                    for rid, v in roles_on(snap.history, n).items()
+                    if v.role is not LocalRole.STOPPED and primitive_of(rid) in prims
+                ]
+                if not running:
+                    stopped = True
+                    break
+                await d.clock.sleep(0.1)
+        finally:
+            await d.db.set_meta(rsc, "target-role", previous)
+        if not stopped:
+            raise HttpError(504, f"{rsc} did not stop within {timeout_s:g}s; it may start again now")
+        return {"message": f"{rsc} stopped everywhere and is starting again", "restarted": [rsc]}
 
     async def node_op(self, name: str, op: str) -> dict[str, Any]:
         d = self.c
