@@ -116,6 +116,7 @@ def bench_paceline(root: Path, kills: int, device: bool) -> dict[str, Any]:
     )
     label = "paceline-device" if device else "paceline-watchdog"
     demo.up(timeout_s=60, say=lambda *_: None)
+    time.sleep(2.5)  # past every node's heartbeat grace (2 s after joining): steady state
     procs = SingletonObserver(f"--demo\0{demo.name}\0").start()
     obs = VipObserver(demo.client_ns, demo.vip, period_s=0.01, timeout_s=0.05).start()
     try:

@@ -1,12 +1,12 @@
 """`Fencer`: how the DC makes sure a node runs nothing before its resources are recovered.
 
 Two ways, chosen per victim:
-- A fence device (a `stonith:` primitive whose `pcmk_host_list` names the victim, or that has no
-  host list) is run by the DC (never by the victim) with `stonith-action` and `plug=<victim>`.
-  Devices are tried in configuration order (their `priority` meta first); the first that
-  succeeds fences. When devices exist for the victim and all fail, the victim is NOT counted as
-  fenced: its resources stay where they are (stopped, as far as anyone else is concerned), a
-  `node` event says why, and the controller retries.
+- Fence devices (`model.fencing.fencing_plan`): the victim's fencing levels in index order, a
+  level fencing only when every one of its devices succeeds; without levels, each device whose
+  `pcmk_host_list` names the victim (or that has none) on its own, `priority` meta first. They
+  are run by the DC (never by the victim) with `stonith-action` and `plug=<victim>`. When all
+  fail, the victim is NOT counted as fenced: its resources stay where they are (stopped, as far
+  as anyone else is concerned), a `node` event says why, and the controller retries.
 - No device for the victim: the lease watchdog (`model.leases.LeaseTiming`). A victim whose lease
   is gone is fenced once `safe_after(lost_at)` has passed, `lost_at` being when this DC first
   saw it gone (a new DC counts from its own election: later, hence safe). A victim that still
@@ -27,7 +27,7 @@ from collections.abc import Callable
 from ..agents import AgentRunner, AgentSpec, OpRequest
 from ..model.config import Configuration, Primitive
 from ..model.durations import parse_duration_ms
-from ..model.fencing import devices_for
+from ..model.fencing import FencingStep, fencing_plan
 from ..model.leases import LeaseTiming
 from ..store import Clock, Compare, Delete, Put, Store, StoreError
 from .records import DC_KEY, FENCED, PREFIX, REVOKED, EventKind
@@ -81,7 +81,7 @@ class Fencer:
 
     async def fence(self, node: str, reason: str) -> bool:
         config = self.config()
-        devices = devices_for(config, node) if config.options.stonith_enabled else []
+        plan = fencing_plan(config, node) if config.options.stonith_enabled else []
         if node == self.me:
             # the DC cannot fence itself: it gives up its lease (it self-fences at once, its watchdog
             # at the latest), and the next DC completes the fencing
@@ -91,24 +91,20 @@ class Fencer:
                 await self._report(node, why)
                 await self._revoke(node, me.lease)
             return False
-        if devices:
+        if plan:
+            action = config.options.stonith_action.replace("poweroff", "off")
+            lease = self._lease_of(await self.db.snapshot(), node)
             errors = []
-            for dev in devices:
-                params = {k: v for k, v in dev.params.items() if not k.startswith("pcmk_")}
-                params.setdefault("plug", node)
-                action = config.options.stonith_action.replace("poweroff", "off")
-                timeout = _fence_timeout_ms(dev, action)
-                req = OpRequest(dev.id, AgentSpec.parse(str(dev.agent)), action, params, {}, 0, timeout)
-                lease = self._lease_of(await self.db.snapshot(), node)
-                res = await self.runner.run(req)
-                if res.ok:
-                    done = await self._fenced(node, f"device {dev.id} ({action})", reason, lease)
+            for step in plan:
+                failed = await self._run_step(step, node, action)
+                if failed is None:
+                    done = await self._fenced(node, f"{step.label} ({action})", reason, lease)
                     if done and lease is not None:
                         # it is off: its keys go now, not when its lease would have run out
                         with contextlib.suppress(StoreError):
                             await self.store.revoke_lease(lease)
                     return done
-                errors.append(f"{dev.id}: {res.describe()}")
+                errors.append(failed)
             await self._report(
                 node,
                 f"fencing {node} failed ({'; '.join(errors)}): its resources stay stopped; retrying",
@@ -126,6 +122,19 @@ class Fencer:
         if wait > 0:
             await self.clock.sleep(wait)
         return await self._fenced(node, "watchdog (its lease expired)", reason)
+
+    async def _run_step(self, step: FencingStep, node: str, action: str) -> str | None:
+        """Run every device of `step` against `node`, in order; None when all succeeded, else
+        what failed (the rest of the step is not tried: a level fences only as a whole)."""
+        for dev in step.devices:
+            params = {k: v for k, v in dev.params.items() if not k.startswith("pcmk_")}
+            params.setdefault("plug", node)
+            timeout = _fence_timeout_ms(dev, action)
+            req = OpRequest(dev.id, AgentSpec.parse(str(dev.agent)), action, params, {}, 0, timeout)
+            res = await self.runner.run(req)
+            if not res.ok:
+                return f"{step.label}: {dev.id}: {res.describe()}"
+        return None
 
     async def _revoke(self, node: str, lease: int) -> None:
         """Revoke `node`'s lease, first leaving a mark: its member key then vanishes before its

@@ -27,7 +27,6 @@ import logging
 import os
 import signal
 from collections.abc import Coroutine, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from ..controller.statedb import StateDB
 from ..controller.view import effective_config
 from ..model.config import Configuration
 from ..model.enums import NoQuorumPolicy
-from ..model.fencing import devices_for
+from ..model.fencing import fencing_plan
 from ..model.heartbeats import HeartbeatPolicy
 from ..model.leases import LeaseTiming
 from ..model.state import ClusterState
@@ -74,6 +73,7 @@ class ClusterDaemon(Daemon):
 
     async def run(self) -> int:
         self._background: set[asyncio.Task[None]] = set()
+        self._stop_dc = False
         self._take_lock()
         loaded = self._read_file()
         config = loaded.config
@@ -312,18 +312,13 @@ class ClusterDaemon(Daemon):
         runner = self.runner
         if isinstance(runner, LocalAgentRunner):
             killed = await runner.services.kill_all()
-        active = [
-            rid
-            for rid, v in roles_on(agent._history, self.node).items()
-            if v.role is not LocalRole.STOPPED and rid not in killed
-        ]
+        active = [rid for rid in agent.active_here() if rid not in killed]
 
         async def stop(rid: str) -> None:
-            try:
-                req = agent._request(rid, "stop")
-            except Exception:
+            req = agent.stop_request(rid, 2000)
+            if req is None:
                 return
-            res = await runner.run(replace(req, timeout_ms=2000))
+            res = await runner.run(req)
             if not res.ok:
                 log.error("self-fence: stop of %s failed: %s", rid, res.describe())
 
@@ -348,7 +343,7 @@ class ClusterDaemon(Daemon):
         with it and etcd elects a new leader), and the beats it delays are no evidence. Fencing a
         second node on such evidence could take a second etcd member and the store's quorum with
         it; a node that really is gone is fenced a moment later, or by its lease."""
-        if not devices_for(self.config, victim) or not self.membership.valid():
+        if not fencing_plan(self.config, victim) or not self.membership.valid():
             return True
         snap = await self.db.snapshot()
         if victim not in snap.members:
@@ -485,8 +480,6 @@ class ClusterDaemon(Daemon):
                 self.membership.is_dc = False
             log.info("%s is no longer the DC", self.node, extra={"fields": {"kind": "node"}})
 
-    _stop_dc = False
-
     # -- attributes -----------------------------------------------------------------------------------
     async def _publish_attributes(self) -> None:
         last: dict[str, str] | None = None
@@ -518,7 +511,7 @@ class ClusterDaemon(Daemon):
             active = [
                 r for r, v in roles_on(snap.history, self.node).items() if v.role is not LocalRole.STOPPED
             ]
-            if not active and not any(a for a in self.worker._tasks if not a.done()):
+            if not active and not self.worker.busy():
                 self._stop_dc = True
                 await self.db.log_event(EventKind.DAEMON, self.node, "stopped: nothing runs here")
                 return True

@@ -5,11 +5,9 @@ moves; the process and its other threads stay where they are), so its sockets ar
 namespace's: what it sees is what a client on that network sees, not what Paceline reports.
 
 `VipObserver` polls `http://VIP/json` every `period_s` from its namespace and keeps every change
-of answer (time, node, token) and every instant two different nodes answered within one
-`period_s` of each other without the older one having stopped (it cannot: a single address is
-served by one machine at a time, so the record is a sequence; what it checks is that tokens never
-go down and that the answering node never changes back and forth between two fenced-apart
-copies). Times are `time.monotonic()`, comparable with any other process's on this machine.
+of answer (time, node, fencing token, PID); `violations` is what a client would see of two
+copies at once. Times are `time.monotonic()`, comparable with any other process's on this
+machine.
 """
 
 from __future__ import annotations
@@ -145,16 +143,25 @@ class VipObserver:
         return None
 
     def violations(self) -> list[str]:
-        """Tokens must never go down, and once a node's copy answered under a token, an older
-        token must never answer again (a fenced-away copy coming back)."""
+        """Two copies, as a client sees them: the fencing token went down, or a copy (node and
+        PID) answered again after another copy had answered (a copy that was replaced must be
+        gone: a new start is a new process)."""
         out = []
         with self._lock:
             answers = [a for a in self.changes if a.node is not None]
         best = 0
+        replaced: set[tuple[str | None, int]] = set()
+        current: tuple[str | None, int] | None = None
         for a in answers:
             if a.token < best:
                 out.append(f"token went down to {a.token} ({a.node}) after {best}, at {a.at:.3f}")
             best = max(best, a.token)
+            copy = (a.node, a.pid)
+            if copy in replaced:
+                out.append(f"{a.node} pid {a.pid} answered again after it was replaced, at {a.at:.3f}")
+            if current is not None and copy != current:
+                replaced.add(current)
+            current = copy
         return out
 
     def wait_for(self, pred: Callable[[Answer | None], bool], timeout: float) -> bool:

@@ -20,6 +20,7 @@ __all__ = [
     "ClusterOptions",
     "Colocation",
     "Configuration",
+    "FencingLevel",
     "Group",
     "Location",
     "Node",
@@ -232,6 +233,16 @@ class ClusterOptions:
 
 
 @dataclass(frozen=True)
+class FencingLevel:
+    """Pacemaker's fencing topology: to fence `target`, its levels are tried in `index` order,
+    and a level fences only when every one of its `devices` succeeds (in order)."""
+
+    target: str
+    index: int
+    devices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Configuration:
     """A whole cluster's configuration. Resource ids are unique across primitives, groups and clones."""
 
@@ -246,6 +257,7 @@ class Configuration:
     rsc_defaults: Mapping[str, str] = field(default_factory=dict)
     op_defaults: Mapping[str, str] = field(default_factory=dict)
     store: str | None = None
+    fencing_levels: tuple[FencingLevel, ...] = ()
 
     def primitives(self) -> Iterator[Primitive]:
         for rsc in self.resources:

@@ -199,6 +199,11 @@ def dump_config(config: Configuration) -> str:
         resources.append(_resource_out(rsc))
     if devices:
         doc["fencing"] = {"devices": devices}
+    if config.fencing_levels:
+        levels: dict[str, list[list[str]]] = {}
+        for lv in sorted(config.fencing_levels, key=lambda lv: (lv.target, lv.index)):
+            levels.setdefault(lv.target, []).append(list(lv.devices))
+        doc.setdefault("fencing", {})["levels"] = levels  # type: ignore[index]
     if resources:
         doc["resources"] = resources
     constraints: list[dict[str, object]] = [{"location": _location_out(loc)} for loc in config.locations]

@@ -43,6 +43,7 @@ from .config import (
     ClusterOptions,
     Colocation,
     Configuration,
+    FencingLevel,
     Group,
     Location,
     Node,
@@ -125,7 +126,7 @@ class _ConfigReader(ConstraintReader):
         if "cluster" in top:
             name, store, options = self.read_cluster(top["cluster"])
         nodes = self.read_nodes(top["nodes"]) if "nodes" in top else ()
-        devices = self.read_fencing(top["fencing"]) if "fencing" in top else ()
+        devices, levels = self.read_fencing(top["fencing"]) if "fencing" in top else ((), ())
         resources = self.read_resources(top["resources"]) if "resources" in top else ()
         rsc_defaults = self.read_meta(top["rsc_defaults"], "rsc_defaults") if "rsc_defaults" in top else {}
         op_defaults = self.read_meta(top["op_defaults"], "op_defaults") if "op_defaults" in top else {}
@@ -145,6 +146,7 @@ class _ConfigReader(ConstraintReader):
             rsc_defaults=rsc_defaults,
             op_defaults=op_defaults,
             store=store,
+            fencing_levels=levels,
         )
         self.check_references(config)
         if "cluster" in top:
@@ -243,12 +245,40 @@ class _ConfigReader(ConstraintReader):
         return tuple(out)
 
     # -- fencing
-    def read_fencing(self, node: yaml.Node) -> tuple[Primitive, ...]:
-        fields = self.mapping(node, "fencing", ("devices",)) or {}
+    def read_fencing(self, node: yaml.Node) -> tuple[tuple[Primitive, ...], tuple[FencingLevel, ...]]:
+        fields = self.mapping(node, "fencing", ("devices", "levels")) or {}
+        devices = self.read_devices(fields["devices"]) if "devices" in fields else ()
+        levels = self.read_levels(fields["levels"], {d.id for d in devices}) if "levels" in fields else ()
+        return devices, levels
+
+    def read_levels(self, node: yaml.Node, device_ids: set[str]) -> tuple[FencingLevel, ...]:
+        """`levels: {NODE: [[dev, ...], [dev, ...]]}`: level 1 first; each level's devices must all
+        succeed (Pacemaker's fencing-topology)."""
+        out: list[FencingLevel] = []
+        for target, seq in (self.mapping(node, "fencing.levels") or {}).items():
+            tpath = _join("fencing.levels", target)
+            key = _locate(node, (target,), at_key=True)
+            self.constraint_refs.append((key, tpath, "node", target))
+            for i, level in enumerate(self.sequence(seq, tpath) or [], start=1):
+                lpath = f"{tpath}[{i - 1}]"
+                names: list[str] = []
+                for j, dev in enumerate(self.sequence(level, lpath) or []):
+                    dpath = f"{lpath}[{j}]"
+                    name = self.text(dev, dpath, "a fence device id")
+                    if name is None:
+                        continue
+                    if name not in device_ids:
+                        self.error(dev, dpath, f"unknown fence device {name!r}" + _suggest(name, device_ids))
+                    names.append(name)
+                if not names:
+                    self.error(level, lpath, "a fencing level needs at least one device")
+                    continue
+                out.append(FencingLevel(target, i, tuple(names)))
+        return tuple(out)
+
+    def read_devices(self, node: yaml.Node) -> tuple[Primitive, ...]:
         out: list[Primitive] = []
-        if "devices" not in fields:
-            return ()
-        for i, item in enumerate(self.sequence(fields["devices"], "fencing.devices") or []):
+        for i, item in enumerate(self.sequence(node, "fencing.devices") or []):
             path = f"fencing.devices[{i}]"
             dev = self.mapping(
                 item, path, ("id", "agent", "params", "hosts", "meta", "ops"), ("id", "agent"), null_ok=False

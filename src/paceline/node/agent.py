@@ -121,6 +121,20 @@ class NodeAgent:
             return req
         return replace(req, meta={**req.meta, "paceline_token": str(self.token)})
 
+    def active_here(self) -> list[str]:
+        """The resources this node's recorded history says run here (or may: failed, blocked)."""
+        return [
+            rid for rid, v in roles_on(self._history, self.node).items() if v.role is not LocalRole.STOPPED
+        ]
+
+    def stop_request(self, rsc: str, timeout_ms: int) -> OpRequest | None:
+        """A stop of `rsc` with `timeout_ms` (self-fencing's short stop); None when the resource
+        is not in the configuration any more."""
+        try:
+            return replace(self._request(rsc, "stop"), timeout_ms=timeout_ms)
+        except RequestError:
+            return None
+
     def attributes(self) -> Mapping[str, str]:
         """This node's transient attributes (health agents and shims write them)."""
         return self._attributes() if self._attributes is not None else {}

@@ -49,6 +49,10 @@ class ActionWorker:
         self._seen: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def busy(self) -> bool:
+        """Whether an action the DC dispatched here is still running."""
+        return any(not t.done() for t in self._tasks)
+
     async def run(self) -> None:
         prefix = f"{ACTIONS}{self.node}/"
         while True:
