@@ -109,6 +109,9 @@ class Heartbeats:
                 self._judged.add(name)
                 try:
                     handled = await self.on_silent(name, lag)
+                except StoreError as e:  # the store is shaky (an election): judge again shortly
+                    log.warning("handling the silence of %s: %s", name, e)
+                    handled = False
                 except Exception:  # a failing handler must not end the checks
                     log.exception("handling the silence of %s failed", name)
                     handled = True
