@@ -6,6 +6,9 @@ Set-ups (each: `kills` kills of whichever node serves the VIP; the killed node i
 cluster left to settle before the next kill, and is never the one measured twice in a row):
   paceline-device     `paceline demo` with the namespace fence device: 3 missed 100 ms heartbeats
                       -> fence (links down, every process killed) -> start VIP and web elsewhere
+  paceline-device-dc  the same, but before each kill the VIP is moved to the DC: the kill takes the
+                      DC with it (the first other live node fences it, a new DC is elected and
+                      re-probes before it acts)
   paceline-watchdog   no fence device, `lease-ttl` 1s: the lost node's lease expires, the DC
                       waits out its self-fence deadline, then starts VIP and web elsewhere
   keepalived-1s       keepalived 2.2 (Debian), VRRPv2, advert_int 1, the demo's web page running
@@ -81,6 +84,7 @@ def measure(
     obs: VipObserver,
     kills: int,
     label: str,
+    prepare: Callable[[], None] | None = None,
 ) -> tuple[list[float], int]:
     times: list[float] = []
     failures = 0
@@ -88,6 +92,8 @@ def measure(
         if not _wait(lambda: settled() and obs.current() is not None and obs.current().node is not None, 60):  # type: ignore[union-attr]
             print(f"  {label} #{i}: did not settle; stopping", flush=True)
             break
+        if prepare is not None:
+            prepare()
         cur = obs.current()
         assert cur is not None and cur.node is not None
         victim = cur.node
@@ -106,15 +112,15 @@ def measure(
 
 
 # -- Paceline ------------------------------------------------------------------------------------------
-def bench_paceline(root: Path, kills: int, device: bool) -> dict[str, Any]:
+def bench_paceline(root: Path, kills: int, device: bool, dc_serves: bool = False) -> dict[str, Any]:
+    label = ("paceline-device" if device else "paceline-watchdog") + ("-dc" if dc_serves else "")
     demo = Demo(
-        root=root / ("device" if device else "watchdog"),
+        root=root / label,
         net=DemoNet(prefix=PREFIX, host=None),
         fence_device=device,
         lease_ttl="2s" if device else "1s",
-        name=f"bench-{'device' if device else 'watchdog'}",
+        name=f"bench-{label}",
     )
-    label = "paceline-device" if device else "paceline-watchdog"
     demo.up(timeout_s=60, say=lambda *_: None)
     time.sleep(2.5)  # past every node's heartbeat grace (2 s after joining): steady state
     procs = SingletonObserver(f"--demo\0{demo.name}\0").start()
@@ -130,10 +136,29 @@ def bench_paceline(root: Path, kills: int, device: bool) -> dict[str, Any]:
             _wait(settled, 60)
             time.sleep(2.5)  # past the healed node's heartbeat grace (2 s): it is a full member
 
-        times, failures = measure(demo.kill, heal, settled, obs, kills, label)
+        def to_the_dc() -> None:
+            """Make the DC the node that serves (ban the VIP from the others, then clear: the
+            stickiness keeps it there), so that the kill takes the DC with it."""
+            dc = str(demo.status()["dc"])
+            for n in demo.nodes:
+                if n != dc:
+                    _cli(demo, dc, "resource", "ban", "vip", "--node", n)
+            _wait(lambda: (a := obs.current()) is not None and a.node == dc, 30)
+            _cli(demo, dc, "resource", "clear", "vip")
+            time.sleep(2.5)
+
+        times, failures = measure(
+            demo.kill, heal, settled, obs, kills, label, prepare=to_the_dc if dc_serves else None
+        )
     finally:
         obs.stop()
         procs.stop()
+        keep = os.environ.get("VIPBENCH_KEEP")
+        if keep:  # the daemons' logs, for whoever wants to know where a slow failover spent its time
+            for log in demo.root.glob("*/*.log"):
+                dest = Path(keep) / label / f"{log.parent.name}-{log.name}"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(log, dest)
         demo.down()
     return {
         **summary(times),
@@ -142,6 +167,14 @@ def bench_paceline(root: Path, kills: int, device: bool) -> dict[str, Any]:
         "process_overlaps": len(procs.overlaps),
         "observer_polls": obs.polls,
     }
+
+
+def _cli(demo: Demo, node: str, *args: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "paceline.cli.main", *args, "--state-dir", str(demo.state_dir(node))],
+        capture_output=True,
+        check=True,
+    )
 
 
 # -- keepalived ----------------------------------------------------------------------------------------
@@ -274,6 +307,7 @@ def run(kills: int, only: list[str] | None = None) -> dict[str, Any]:
         root = Path(tmp)
         setups: dict[str, Callable[[], dict[str, Any]]] = {
             "paceline-device": lambda: bench_paceline(root, kills, device=True),
+            "paceline-device-dc": lambda: bench_paceline(root, kills, device=True, dc_serves=True),
             "paceline-watchdog": lambda: bench_paceline(root, kills, device=False),
             "keepalived-1s": lambda: bench_keepalived(root, kills, "1"),
             "keepalived-50ms": lambda: bench_keepalived(root, kills, "0.05"),

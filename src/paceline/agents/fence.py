@@ -97,6 +97,7 @@ class FenceRunner:
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         self._md: dict[AgentSpec, AgentMetadata] = {}
+        self._registered: set[str] = set()
 
     def dirs(self) -> list[Path]:
         return fence_agent_dirs(self.ctx.fence_dir, path=self.ctx.base_env.get("PATH", ""))
@@ -144,12 +145,12 @@ class FenceRunner:
         # As a cluster resource a device "runs" on the node that registered it (Pacemaker: with
         # its fencer), not wherever the device answers: `start` checks the device and registers
         # it here, `stop` unregisters, a probe or monitor of an unregistered device is "not
-        # running" without asking it. The mark is a file in HA_RSCTMP: it outlives the daemon.
-        mark = self.ctx.rsctmp / f"fence-device-{req.resource_id.replace('/', '_')}.started"
+        # running" without asking it. Registration lives in this process, as in Pacemaker's
+        # fencer: a node that restarts (or was fenced) has none, and the DC starts it anew.
         if req.action == "stop":
-            mark.unlink(missing_ok=True)
+            self._registered.discard(req.resource_id)
             return OpResult(OcfRc.OK, OpStatus.DONE, 0.0)
-        if req.action == "monitor" and not mark.exists():
+        if req.action == "monitor" and req.resource_id not in self._registered:
             return OpResult(OcfRc.NOT_RUNNING, OpStatus.DONE, 0.0)
         action = {"start": "monitor", "meta-data": "metadata"}.get(req.action, req.action)
         timeout = req.timeout_ms or DEFAULT_TIMEOUT_MS
@@ -166,5 +167,5 @@ class FenceRunner:
         )
         result = outcome_to_result(out, timeout, f"{req.spec.type} {action}", mapper, _reason)
         if req.action == "start" and result.ok:
-            mark.touch()
+            self._registered.add(req.resource_id)
         return result

@@ -29,7 +29,7 @@ from ..model.config import Configuration, Primitive
 from ..model.durations import parse_duration_ms
 from ..model.fencing import FencingStep, fencing_plan
 from ..model.leases import LeaseTiming
-from ..store import Clock, Compare, Delete, Put, Store, StoreError
+from ..store import Clock, Compare, Delete, LeaseExpired, Put, Store, StoreError
 from .records import DC_KEY, FENCED, PREFIX, REVOKED, EventKind
 from .statedb import Snapshot, StateDB
 
@@ -101,8 +101,7 @@ class Fencer:
                     done = await self._fenced(node, f"{step.label} ({action})", reason, lease)
                     if done and lease is not None:
                         # it is off: its keys go now, not when its lease would have run out
-                        with contextlib.suppress(StoreError):
-                            await self.store.revoke_lease(lease)
+                        await self._revoke_fenced(lease)
                     return done
                 errors.append(failed)
             await self._report(
@@ -135,6 +134,23 @@ class Fencer:
             if not res.ok:
                 return f"{step.label}: {dev.id}: {res.describe()}"
         return None
+
+    async def _revoke_fenced(self, lease: int) -> None:
+        """Revoke a fenced node's lease, retrying while the store is unsettled (the fenced node's
+        etcd member may have been the leader): until it is revoked, its member key (and, for a
+        fenced DC, the DC key) waits for the lease to run out, and no new DC can be elected."""
+        end = self.clock.monotonic() + self.timing.ttl
+        while True:
+            try:
+                await self.store.revoke_lease(lease)
+                return
+            except LeaseExpired:
+                return
+            except StoreError as e:
+                if self.clock.monotonic() >= end:
+                    log.warning("could not revoke the fenced node's lease (it runs out anyway): %s", e)
+                    return
+                await self.clock.sleep(0.05)
 
     async def _revoke(self, node: str, lease: int) -> None:
         """Revoke `node`'s lease, first leaving a mark: its member key then vanishes before its

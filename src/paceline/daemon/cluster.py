@@ -405,13 +405,16 @@ class ClusterDaemon(Daemon):
                 continue
             try:
                 if self.membership.valid() and self.membership.state == "online":
-                    await self.membership.campaign()
+                    # short tries: a request stuck on etcd's old leader must not hold the election
+                    # up; a try that timed out but was applied is found by the next (the DC key
+                    # then names this node under its lease)
+                    await asyncio.wait_for(self.membership.campaign(), 0.5)
                 if self.membership.is_dc:
                     continue
                 await self._wait_dc_change()
-            except StoreError as e:
-                log.warning("DC election: %s", e)
-                await asyncio.sleep(0.2)
+            except (StoreError, TimeoutError) as e:
+                log.warning("DC election: %s", e or "no answer within 0.5 s")
+                await asyncio.sleep(0.05)
 
     async def _wait_dc_change(self) -> None:
         kv = await self.store.get(DC_KEY)
