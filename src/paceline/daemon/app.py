@@ -37,10 +37,10 @@ from ..node.membership import Membership
 from ..node.roles import LocalRole, roles_on
 from ..scheduler.transition import Transition
 from ..store import Clock, MemoryStore, SqlitePersistence, Store, SystemClock
+from ..web.listen import ApiServers, WebOptions, serve_api
 from .api import Api
 from .configsrc import InvalidConfig, LoadedConfig, changed_primitives, check_text, environment_warnings
 from .housekeeping import forget_previous_boot, stop_orphans
-from .http import UnixHttpServer
 from .paths import DEFAULT_STATE_DIR, default_state_dir, socket_path
 from .reload import plan_reloads
 
@@ -132,6 +132,8 @@ class Daemon:
         self._attr_mtime = 0
         self.stopping = False
         self.restart_backoff = restart_backoff
+        self.web = WebOptions()
+        """The web listener (`paceline run --http`, `--http-cert/--http-key`)."""
 
     # -- start-up ---------------------------------------------------------------------------------
     def _take_lock(self) -> None:
@@ -255,9 +257,7 @@ class Daemon:
             db, self.clock, self.node, agent, loaded.config, on_transition=self._on_transition
         )
         self.controller = controller
-        api = Api(self)
-        server = UnixHttpServer(socket_path(self.state_dir), api.handle)
-        await server.start()
+        server = await self.serve_api(Api(self))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown)
@@ -302,6 +302,11 @@ class Daemon:
             await self.membership.leave()
             await store.close()
         return 0 if ok else 1
+
+    async def serve_api(self, api: Api) -> ApiServers:
+        """The API's listeners: the Unix socket and the web listener (`web.listen`)."""
+        raw = self.loaded.config.options.raw if self.loaded is not None else {}
+        return await serve_api(self.state_dir, api, self.web, raw, None)
 
     def request_shutdown(self) -> None:
         """First SIGTERM/SIGINT: stop every resource, then exit. A second one while that runs:
