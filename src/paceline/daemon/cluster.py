@@ -455,6 +455,7 @@ class ClusterDaemon(Daemon):
             self.config,
             on_transition=self._on_transition,
             on_state=on_state,
+            on_transition_done=self._on_transition_done,
         )
         self.controller = ctl
         task = asyncio.ensure_future(ctl.run())

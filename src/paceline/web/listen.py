@@ -18,16 +18,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..controller.view import effective_config, walk_primitives
 from ..daemon.http import TcpHttpServer, UnixHttpServer
 from ..daemon.paths import socket_path
 from ..model.listen import DEFAULT_HTTP_LISTEN, parse_listen
+from ..model.scores import INFINITY
+from ..scheduler.meta import effective_meta, meta_score
+from .metrics import ClusterFacts, Metrics, ObservedList, TimedRunner
 from .server import WebApi
 from .tokens import TokenFile, tokens_path
 
 if TYPE_CHECKING:
     from ..daemon.api import Api
+    from ..node.agent import NodeAgent
+    from ..node.membership import Membership
 
-__all__ = ["ApiServers", "WebOptions", "http_info_path", "serve_api", "tls_context"]
+__all__ = [
+    "ApiServers",
+    "WebOptions",
+    "cluster_facts",
+    "http_info_path",
+    "instrument",
+    "serve_api",
+    "tls_context",
+]
 
 log = logging.getLogger("paceline.web")
 
@@ -68,6 +82,44 @@ class ApiServers:
             await self.web.close()
         await self.webapi.close()
         await self.unix.close()
+
+
+def instrument(api: Api, agent: NodeAgent, membership: Membership) -> Metrics:
+    """The daemon's metrics: its agent's operations are timed and its lease renewals observed
+    (the wrappers change nothing else); the cluster's state is read at every scrape."""
+    m = Metrics(lambda: cluster_facts(api))
+    timed = TimedRunner(agent.runner, m.observe_operation)
+    agent.runner = timed
+    agent.monitors.runner = timed
+    membership.renew_latencies = ObservedList(membership.renew_latencies, m.lease_renew.observe)
+    return m
+
+
+async def cluster_facts(api: Api) -> ClusterFacts:
+    """The facts `/metrics` reports, read from the store now (the status API's view)."""
+    status = await api.status()
+    snap = await api.d.db.snapshot()
+    config, node, _ = api.explain_inputs(snap)
+    eff = effective_config(config, node, snap)
+    parents: dict[str, tuple[str, str]] = {}
+    thresholds: dict[tuple[str, str], int] = {}
+    for prim, group, clone in walk_primitives(eff):
+        parents[prim.id] = (group.id if group else "", clone.id if clone else "")
+        threshold = meta_score(effective_meta(eff, prim, group, clone), "migration-threshold", INFINITY)
+        for n in eff.nodes:
+            thresholds[(prim.id, n.name)] = threshold
+    fails: dict[tuple[str, str], int] = {}
+    for f in snap.failures:
+        fails[(f.resource, f.node)] = min(INFINITY, fails.get((f.resource, f.node), 0) + f.count)
+    current = await api.d.db.current_config()
+    return ClusterFacts(
+        status,
+        parents,
+        fails,
+        thresholds,
+        eff.options.stonith_enabled,
+        current.applied_at if current is not None else 0.0,
+    )
 
 
 async def serve_api(
