@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APT_PACKAGES=(pacemaker-cli-utils resource-agents pacemaker-resource-agents fence-agents libxml2-utils
-              etcd-server etcd-client haproxy keepalived iproute2 procps iputils-ping curl bc)
+              etcd-server etcd-client haproxy keepalived iproute2 procps iputils-ping curl bc
+              chromium chromium-driver openssl)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,6 +12,7 @@ observer that does not ask Paceline.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -59,7 +60,15 @@ class Machine:
 
     def __init__(self, name: str, root: Path, config: Path) -> None:
         self.name = name
-        self.daemon = RealDaemon(root / name, config, ("--node", name))
+        # the web listener on a free port each (three nodes on one loopback)
+        self.daemon = RealDaemon(root / name, config, ("--node", name, "--http", "127.0.0.1:0"))
+
+    @property
+    def web_url(self) -> str:
+        """The node's web API (`STATE/http.json`, written once it listens)."""
+        info = self.daemon.state_dir / "http.json"
+        assert wait_for(info.exists, 10), f"{self.name}: no web listener"
+        return str(json.loads(info.read_text())["url"])
 
     def start(self) -> None:
         self.daemon.start()

@@ -144,6 +144,22 @@ def run(
             "than 3 times in 30 s.",
         ),
     ] = True,
+    http: Annotated[
+        str | None,
+        typer.Option(
+            "--http",
+            metavar="ADDR:PORT",
+            help="Serve the web API, dashboard and metrics here ('off': not at all; default: the "
+            "cluster option http-listen, else 127.0.0.1:7445).",
+            show_default=False,
+        ),
+    ] = None,
+    http_cert: Annotated[
+        Path | None, typer.Option("--http-cert", metavar="PEM", help="TLS certificate (chain) for --http.")
+    ] = None,
+    http_key: Annotated[
+        Path | None, typer.Option("--http-key", metavar="PEM", help="TLS private key for --http-cert.")
+    ] = None,
 ) -> None:
     """Run the node daemon in the foreground: keep the configured resources running."""
     import asyncio
@@ -151,9 +167,21 @@ def run(
 
     from ..daemon.app import DaemonError, make_daemon
     from ..daemon.logs import setup_logging
+    from ..model.listen import parse_listen
+    from ..web.listen import WebOptions, tls_context
 
+    try:
+        if http is not None:
+            parse_listen(http)
+        if (http_cert is None) != (http_key is None):
+            raise ValueError("give both --http-cert and --http-key")
+        tls = tls_context(http_cert, http_key) if http_cert is not None and http_key is not None else None
+    except ValueError as e:
+        print(f"paceline run: {e}", file=sys.stderr)
+        raise typer.Exit(2) from None
     setup_logging(log_json, logging.DEBUG if verbose else logging.INFO)
     daemon = make_daemon(state_dir or default_state_dir(), config, node, restart_backoff=restart_backoff)
+    daemon.web = WebOptions(http, tls)
     try:
         rc = asyncio.run(daemon.run())
     except DaemonError as e:

@@ -22,6 +22,7 @@ from .daemon_cmds import register as register_daemon_commands
 from .demo_cmd import demo_app
 from .output import print_problems
 from .simulate_cmd import EXIT_INPUT, EXIT_USAGE, print_import_notes, simulate
+from .token_cmd import token_app
 
 if TYPE_CHECKING:
     from ..model.config import Configuration
@@ -39,6 +40,7 @@ app.command("simulate", help="Run the scheduler offline and show the transition.
 app.add_typer(config_app, name="config")
 app.add_typer(agent_app, name="agent")
 app.add_typer(demo_app, name="demo")
+app.add_typer(token_app, name="token")
 
 
 @config_app.command("validate")

@@ -91,6 +91,7 @@ class Controller:
         recheck_s: float = 60.0,
         on_transition: Callable[[Transition], None] | None = None,
         on_state: Callable[[ClusterState], None] | None = None,
+        on_transition_done: Callable[[Transition, float], None] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -100,6 +101,8 @@ class Controller:
         self.recheck_s = recheck_s
         self.on_transition = on_transition
         self.on_state = on_state
+        self.on_transition_done = on_transition_done
+        """Called after a transition's actions ran, with how long they took (seconds)."""
         self.max_repeats = 20
         self.repeat_backoff_s = 1.0
         self.last_transition = Transition()
@@ -257,8 +260,11 @@ class Controller:
                 return False
         if self.on_transition is not None:
             self.on_transition(t)
+        started = self.clock.monotonic()
         await self._report_escalations(eff, snap, actions)
         self._last_ok = await self._execute(eff, actions)
+        if self.on_transition_done is not None:
+            self.on_transition_done(t, self.clock.monotonic() - started)
         snap = await self.db.snapshot()
         self.executor.sync_monitors(snap.history, self._monitors_paused())
         return True

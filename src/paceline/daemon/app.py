@@ -22,7 +22,7 @@ import signal
 import socket
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..agents import AgentRunner, LocalAgentRunner, ServiceEvent, become_subreaper
 from ..alerts import AlertDispatcher
@@ -37,12 +37,15 @@ from ..node.membership import Membership
 from ..node.roles import LocalRole, roles_on
 from ..scheduler.transition import Transition
 from ..store import Clock, MemoryStore, SqlitePersistence, Store, SystemClock
+from ..web.listen import ApiServers, WebOptions, instrument, serve_api
 from .api import Api
 from .configsrc import InvalidConfig, LoadedConfig, changed_primitives, check_text, environment_warnings
 from .housekeeping import forget_previous_boot, stop_orphans
-from .http import UnixHttpServer
 from .paths import DEFAULT_STATE_DIR, default_state_dir, socket_path
 from .reload import plan_reloads
+
+if TYPE_CHECKING:
+    from ..web.metrics import Metrics
 
 __all__ = ["DEFAULT_STATE_DIR", "Daemon", "DaemonError", "default_state_dir", "make_daemon", "socket_path"]
 
@@ -132,6 +135,9 @@ class Daemon:
         self._attr_mtime = 0
         self.stopping = False
         self.restart_backoff = restart_backoff
+        self.web = WebOptions()
+        """The web listener (`paceline run --http`, `--http-cert/--http-key`)."""
+        self.metrics: Metrics | None = None
 
     # -- start-up ---------------------------------------------------------------------------------
     def _take_lock(self) -> None:
@@ -182,6 +188,12 @@ class Daemon:
         fields = {"kind": ev.kind.value, "node": ev.node, "rsc": ev.resource or None, "seq": ev.seq}
         log.log(level, ev.message, extra={"fields": fields})
         self.alerts.submit(ev)
+        if self.metrics is not None:
+            self.metrics.observe_event(ev)
+
+    def _on_transition_done(self, _t: Transition, seconds: float) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_transition(seconds)
 
     def _on_transition(self, t: Transition) -> None:
         for line in t.summary:
@@ -252,12 +264,16 @@ class Daemon:
         # reboot, everything stopped with the machine
         await agent.probe(history=(await db.snapshot()).history, died_is_failure=not rebooted)
         controller = Controller(
-            db, self.clock, self.node, agent, loaded.config, on_transition=self._on_transition
+            db,
+            self.clock,
+            self.node,
+            agent,
+            loaded.config,
+            on_transition=self._on_transition,
+            on_transition_done=self._on_transition_done,
         )
         self.controller = controller
-        api = Api(self)
-        server = UnixHttpServer(socket_path(self.state_dir), api.handle)
-        await server.start()
+        server = await self.serve_api(Api(self))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown)
@@ -302,6 +318,12 @@ class Daemon:
             await self.membership.leave()
             await store.close()
         return 0 if ok else 1
+
+    async def serve_api(self, api: Api) -> ApiServers:
+        """The API's listeners: the Unix socket and the web listener (`web.listen`)."""
+        raw = self.loaded.config.options.raw if self.loaded is not None else {}
+        self.metrics = instrument(api, self.agent, self.membership)
+        return await serve_api(self.state_dir, api, self.web, raw, self.metrics.render)
 
     def request_shutdown(self) -> None:
         """First SIGTERM/SIGINT: stop every resource, then exit. A second one while that runs:

@@ -50,10 +50,10 @@ from ..node.roles import LocalRole, roles_on
 from ..node.watchdog import WatchdogClient
 from ..node.worker import ActionWorker
 from ..store import EventType, Store, StoreError
+from .api import Api
 from .app import Daemon, DaemonError, socket_path
 from .cluster_config import cluster_config, follow_config, restart_set
 from .configsrc import InvalidConfig, LoadedConfig, check_text
-from .http import UnixHttpServer
 
 __all__ = ["ClusterDaemon"]
 
@@ -152,8 +152,7 @@ class ClusterDaemon(Daemon):
             lambda: membership.lease if membership.valid() else None,
             self._on_silent,
         )
-        server = UnixHttpServer(socket_path(self.state_dir), self._api_handle())
-        await server.start()
+        server = await self.serve_api(self._api())
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_shutdown)
         tasks = [
@@ -459,6 +458,7 @@ class ClusterDaemon(Daemon):
             self.config,
             on_transition=self._on_transition,
             on_state=on_state,
+            on_transition_done=self._on_transition_done,
         )
         self.controller = ctl
         task = asyncio.ensure_future(ctl.run())
@@ -524,10 +524,10 @@ class ClusterDaemon(Daemon):
         return False
 
     # -- the local API ----------------------------------------------------------------------------------
-    def _api_handle(self) -> Any:
+    def _api(self) -> Api:
         from .cluster_api import ClusterApi
 
-        return ClusterApi(self).handle
+        return ClusterApi(self)
 
 
 def loaded_source(path: Path | None) -> str:

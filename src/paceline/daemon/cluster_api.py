@@ -12,11 +12,13 @@ cluster's configuration (see `cluster_config`); `resource restart` stops the res
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..controller.records import EventKind
 from ..controller.statedb import DynamicLocation, Snapshot
 from ..controller.view import effective_config
+from ..model.config import Configuration
 from ..model.scores import INFINITY
 from ..node.roles import LocalRole, roles_on
 from ..store import StoreError
@@ -86,6 +88,11 @@ class ClusterApi(Api):
 
     async def status(self) -> dict[str, Any]:
         return cluster_status(self.c, await self.c.db.snapshot())
+
+    def explain_inputs(self, snap: Snapshot) -> tuple[Configuration, str, Mapping[str, str]]:
+        """The DC's view (its name decides nothing in the scheduler but whose attributes are
+        local); every node's transient attributes are in the store."""
+        return self.c.config, snap.dc or self.c.node, {}
 
     async def apply(self, text: str, source: str) -> dict[str, Any]:
         """Check `text` as `run` does and as a running cluster needs, then store it as the next

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from .config import ClusterOptions
 from .durations import parse_duration_ms
 from .enums import HealthStrategy, NoQuorumPolicy
+from .listen import parse_listen
 from .scores import INFINITY
 from .yaml_scalars import (
     Validator,
@@ -51,7 +52,16 @@ def _v_heartbeat(text: str) -> str | None:
     return None
 
 
+def _v_listen(text: str) -> str | None:
+    try:
+        parse_listen(text)
+    except ValueError as exc:
+        return f"http-listen: {exc}"
+    return None
+
+
 CLUSTER_OPTIONS: Mapping[str, Validator] = {
+    "http-listen": _v_listen,
     "stonith-enabled": _v_bool,
     "lease-ttl": _v_lease_ttl,
     "heartbeat-interval": _v_heartbeat,
