@@ -44,6 +44,20 @@ class Cluster:
         return [n for n in self.nodes if n != node]
 
 
+def dummy_fencing(tmp_path: Path) -> str:
+    """A working fence_dummy device for every node (its status file says "on", no newline)."""
+    status_file = tmp_path / "fence-status"
+    status_file.write_text("on")
+    return f"""
+fencing:
+  devices:
+    - id: pdu
+      agent: fence_dummy
+      hosts: [n1, n2, n3]
+      params: {{status_file: "{status_file}", pcmk_reboot_timeout: "10s"}}
+"""
+
+
 @contextlib.contextmanager
 def cluster(
     tmp_path: Path, fencing: str = "", extra: str = "", ttl: str = "1s", extra_options: str = ""
@@ -209,17 +223,7 @@ def test_node_fence_from_the_command_line_fences_the_node_and_nothing_overlaps(t
 
 
 def test_a_working_fence_device_fences_the_lost_node_before_its_singleton_moves(tmp_path: Path) -> None:
-    status_file = tmp_path / "fence-status"
-    status_file.write_text("on")  # fence_dummy wants exactly "on", no newline
-    fencing = f"""
-fencing:
-  devices:
-    - id: pdu
-      agent: fence_dummy
-      hosts: [n1, n2, n3]
-      params: {{status_file: "{status_file}", pcmk_reboot_timeout: "10s"}}
-"""
-    with cluster(tmp_path, fencing=fencing) as c:
+    with cluster(tmp_path, fencing=dummy_fencing(tmp_path)) as c:
         first = c.running_on()
         c.nodes[first].kill()
         assert c.observer.wait_on(lambda ns: len(ns) == 1 and first not in ns, 20), c.observer.last
@@ -236,16 +240,7 @@ def test_silent_nodes_are_fenced_by_a_device_after_missed_heartbeats_not_after_t
     """With a 10 s lease, anything that moves within 6 s of a kill moved because the dead node's
     missed heartbeats got it fenced by the device: first the DC (fenced by another node, which then
     frees the DC key), then the node running the singleton (fenced by the new DC)."""
-    status_file = tmp_path / "fence-status"
-    status_file.write_text("on")
-    fencing = f"""
-fencing:
-  devices:
-    - id: pdu
-      agent: fence_dummy
-      hosts: [n1, n2, n3]
-      params: {{status_file: "{status_file}", pcmk_reboot_timeout: "10s"}}
-"""
+    fencing = dummy_fencing(tmp_path)
     with cluster(tmp_path, fencing=fencing, ttl="10s") as c:
         c.running_on()
         time.sleep(2.5)  # heartbeats are judged once they have flowed for 2 s
@@ -283,16 +278,7 @@ def test_no_quorum_policy_is_applied_by_each_node_when_the_store_loses_its_major
     quorate store. `freeze` keeps the singleton running where it is (every node can be fenced by
     a device, as the configuration check demands); `stop` makes its node fence itself. With the
     store back, the singleton runs exactly once."""
-    status_file = tmp_path / "fence-status"
-    status_file.write_text("on")
-    fencing = f"""
-fencing:
-  devices:
-    - id: pdu
-      agent: fence_dummy
-      hosts: [n1, n2, n3]
-      params: {{status_file: "{status_file}", pcmk_reboot_timeout: "10s"}}
-"""
+    fencing = dummy_fencing(tmp_path)
     with cluster(tmp_path, fencing=fencing, extra_options=f", no-quorum-policy: {policy}") as c:
         first = c.running_on()
         pid = next(iter(c.observer.last))

@@ -42,14 +42,20 @@ def request(root: Path, body: dict[str, Any], timeout: float = 120.0) -> dict[st
         s.settimeout(timeout)
         s.connect(str(root / "keeper.sock"))
         s.sendall(json.dumps(body).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = _read_line(s)
     answer: dict[str, Any] = json.loads(data or b"{}")
     return answer
+
+
+def _read_line(s: socket.socket) -> bytes:
+    """One newline-terminated message (what came before the peer closed, if it closed first)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 class _Keeper:
@@ -192,12 +198,9 @@ class _Keeper:
 
     def _handle(self, conn: socket.socket) -> None:
         with conn:
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
+            data = _read_line(conn)
+            if not data.endswith(b"\n"):
+                return
             try:
                 req = json.loads(data)
                 op = req.get("op")
