@@ -143,3 +143,42 @@ def test_the_command_line_brings_a_demo_up_reports_it_and_removes_it_twice(tmp_p
     assert not (tmp_path / "demo").exists()
     nothing = cli("status")
     assert nothing.returncode == 1 and "paceline demo up" in nothing.stderr
+
+
+def test_watchdog_only_a_hung_node_gives_up_its_vip_before_another_node_takes_it(tmp_path: Path) -> None:
+    """No fence device: the hung node's watchdog kills its web service and runs the VIP's stop
+    (an address is no process: killing alone would leave it answering ARP) before its lease runs
+    out and the DC starts both elsewhere."""
+    prefix = unique_prefix()
+    d = Demo(
+        root=tmp_path / "demo",
+        net=DemoNet(prefix=prefix, host=None),
+        name=f"pl-test-{prefix[:-1]}",
+        fence_device=False,
+        lease_ttl="1s",
+    )
+    procs = SingletonObserver(f"--demo\0{d.name}\0")
+    vip = VipObserver(d.client_ns, d.vip)
+    try:
+        d.up(timeout_s=60, say=lambda *_: None)
+        procs.start()
+        vip.start()
+        assert vip.wait_for(lambda a: a is not None and a.node is not None, 30)
+        victim = vip.current()
+        assert victim is not None and victim.node is not None
+        d.hang(victim.node)
+        assert vip.wait_for(lambda a, v=victim.node: a is not None and a.node not in (None, v), 30)
+        ns = d.net.ns(victim.node)
+        addrs = subprocess.run(["ip", "-n", ns, "-o", "addr"], capture_output=True, text=True).stdout
+        assert f"{d.vip}/" not in addrs, addrs  # the hung node's watchdog removed the address
+        d.heal(victim.node)
+        assert _wait(lambda v=victim.node: _state(d, v) == "online", 30), d.status()
+    finally:
+        vip.stop()
+        procs.stop()
+        for log in d.root.glob("*/*.log"):
+            (tmp_path / "logs").mkdir(exist_ok=True)
+            shutil.copy(log, tmp_path / "logs" / f"{log.parent.name}-{log.name}")
+        assert d.down() == []
+    assert vip.violations() == []
+    assert procs.overlaps == [], procs.overlaps[:3]

@@ -101,12 +101,16 @@ class OcfRunner:
         self._md_cache[spec] = (mtime, md)
         return md
 
+    def command(self, req: OpRequest, budget_ms: int) -> tuple[list[str], dict[str, str]]:
+        """The agent's argv and environment for `req` (what `run` executes)."""
+        return [str(self.path(req.spec)), req.action], ocf_environment(self.ctx, req, budget_ms)
+
     async def _exec(self, req: OpRequest, timeout_ms: int, budget_ms: int | None = None) -> OpResult:
         """Run the agent; ``timeout_ms`` is what is left of the operation's ``budget_ms``."""
         budget = budget_ms or timeout_ms
-        env = ocf_environment(self.ctx, req, budget)
+        argv, env = self.command(req, budget)
         out = await run_process(
-            [str(self.path(req.spec)), req.action],
+            argv,
             env=env,
             timeout_s=timeout_ms / 1000,
             reaper=self.ctx.reaper,

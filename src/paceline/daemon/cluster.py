@@ -300,6 +300,23 @@ class ClusterDaemon(Daemon):
         )
         if self.membership.valid():
             self.agent.sync_monitors(snap.history, paused)
+        self._watchdog_stops()
+
+    def _watchdog_stops(self) -> None:
+        """Tell the watchdog how to stop what runs here and is not a process (an IPaddr2 address
+        outlives a SIGKILL): it runs these stops if this daemon hangs, within the lease margin,
+        before the DC counts this node fenced (see `model.leases`)."""
+        runner = self.runner
+        if not isinstance(runner, LocalAgentRunner):
+            return
+        budget_ms = int(self.timing.margin * 1000)
+        stops = []
+        for rid in self.agent.active_here():
+            req = self.agent.stop_request(rid, budget_ms)
+            cmd = runner.stop_command(req) if req is not None else None
+            if cmd is not None:
+                stops.append((cmd[0], cmd[1], self.timing.margin))
+        self.watchdog.set_stops(stops)
 
     # -- self-fencing -------------------------------------------------------------------------------
     async def _self_fence(self) -> None:

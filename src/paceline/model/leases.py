@@ -11,7 +11,8 @@ The argument, for a node N holding a lease of `ttl` seconds:
    that deadline N stops everything it runs (service process groups SIGKILLed, OCF stops with a
    short timeout). Its watchdog, a separate process, is armed with the same deadline after every
    acknowledged keep-alive, so if N itself hangs (SIGSTOP, deadlock) the watchdog SIGKILLs N's
-   resources at that deadline: nobody has to wait for a hung process.
+   resources at that deadline, and runs the stops of those that are not processes (an address)
+   with `margin` as their timeout: nobody has to wait for a hung process.
 3. The DC learns that N's lease expired when N's member key is deleted, at `lost >= s + ttl`.
    So when the DC sees the deletion, N's deadline passed at least `margin` ago. The DC still waits
    `reaction` seconds after `lost` (the time a watchdog needs to notice its deadline and for a

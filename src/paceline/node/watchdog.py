@@ -4,14 +4,18 @@ agent stops feeding it (SIGSTOP, deadlock, crash).
 Run as ``python3 -m paceline.node.watchdog --pid DAEMON_PID --services DIR`` with a pipe on stdin.
 Protocol, one line each: ``arm T`` (T: a CLOCK_MONOTONIC time, the node's self-fence deadline;
 see `model.leases.LeaseTiming.self_deadline`), ``disarm`` (the node runs nothing that needs it),
-``exit`` (clean shutdown: never fires). End of input without ``exit`` (the daemon died) keeps the
+``stops JSON`` (the stop commands of the node's resources that are not processes, an address
+say: ``[{"argv", "env", "timeout"}]``, replacing the last list), ``exit`` (clean shutdown: never
+fires). End of input without ``exit`` (the daemon died) keeps the
 last deadline: the watchdog fires at it and then exits.
 
 Duties:
 - Fire at the armed deadline, never later than the next scheduler tick after it: every
   descendant of the daemon (but this process) gets SIGKILL, and every built-in service recorded
   in ``--services`` (adopted ones are not our descendants) has its whole process group killed.
-  One line on stderr says what it killed; a ``fired`` file with the time is written beside the
+  Then it runs the last ``stops`` commands, all at once, each killed at its timeout (the daemon
+  gives them the lease margin: they must be done before the DC counts the node fenced). One line
+  on stderr says what it killed and stopped; a ``fired`` file with the time is written beside the
   services directory.
 - Feed `/dev/watchdog` where it exists and ``--hardware`` is given (the kernel then reboots the
   machine if this process itself stops); otherwise this process is the watchdog.
@@ -95,6 +99,38 @@ def fire(daemon_pid: int, services: Path | None) -> list[int]:
     return hit
 
 
+def run_stops(stops: list[dict[str, object]]) -> list[str]:
+    """Run every stop command at once; what failed or timed out (by argv[0] and action)."""
+    procs = []
+    for st in stops:
+        argv = [str(a) for a in st.get("argv", [])]  # type: ignore[attr-defined]
+        env = {str(k): str(v) for k, v in dict(st.get("env", {})).items()}  # type: ignore[call-overload]
+        with contextlib.suppress(OSError):
+            p = subprocess.Popen(
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd="/",
+            )
+            procs.append((p, float(st.get("timeout", 2.0)), " ".join(argv[-2:])))  # type: ignore[arg-type]
+    failed = []
+    start = time.monotonic()
+    for p, timeout, what in procs:
+        try:
+            rc = p.wait(max(0.0, start + timeout - time.monotonic()))
+            if rc != 0:
+                failed.append(f"{what} (rc {rc})")
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            failed.append(f"{what} (timed out)")
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="paceline-watchdog")
     ap.add_argument("--pid", type=int, required=True, help="the node daemon's pid")
@@ -107,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             hw = os.open(args.hardware, os.O_WRONLY)
     deadline: float | None = None
+    stops: list[dict[str, object]] = []
     eof = False
     buf = b""
     fd = sys.stdin.fileno()
@@ -114,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         now = time.monotonic()
         if deadline is not None and now >= deadline:
             hit = fire(args.pid, args.services)
+            failed = run_stops(stops)
             print(
                 f"paceline-watchdog: deadline passed {now - deadline:.3f}s ago without a keep-alive: "
-                f"killed {len(hit)} process(es)/group(s) of daemon {args.pid}",
+                f"killed {len(hit)} process(es)/group(s) of daemon {args.pid}, ran {len(stops)} stop(s)"
+                + (f"; failed: {', '.join(failed)}" if failed else ""),
                 file=sys.stderr,
                 flush=True,
             )
@@ -149,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
                     deadline = float(arg)
             elif word == "disarm":
                 deadline = None
+            elif word == "stops":
+                with contextlib.suppress(ValueError):
+                    got = json.loads(arg)
+                    if isinstance(got, list):
+                        stops = [x for x in got if isinstance(x, dict)]
             elif word == "exit":
                 if hw >= 0:
                     with contextlib.suppress(OSError):
@@ -166,6 +210,7 @@ class WatchdogClient:
             args += ["--hardware", hardware]
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, start_new_session=False)
         self.armed_until: float | None = None
+        self._stops: list[dict[str, object]] = []
 
     @property
     def pid(self) -> int:
@@ -187,6 +232,13 @@ class WatchdogClient:
     def disarm(self) -> None:
         self.armed_until = None
         self._send("disarm")
+
+    def set_stops(self, stops: list[tuple[list[str], dict[str, str], float]]) -> None:
+        """What to run, besides killing processes, when it fires: (argv, env, timeout) each."""
+        body = [{"argv": a, "env": e, "timeout": t} for a, e, t in stops]
+        if body != self._stops:
+            self._stops = body
+            self._send("stops " + json.dumps(body))
 
     def close(self) -> None:
         """Clean shutdown: the watchdog exits without firing; waited for by pid."""
