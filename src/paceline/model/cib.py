@@ -231,7 +231,9 @@ class _Reader:
             concurrent_fencing=flag("concurrent-fencing", False),
             stonith_action=raw.get("stonith-action", "reboot"),
             shutdown_lock=flag("shutdown-lock", False),
-            watchdog_fencing=raw.get("stonith-watchdog-timeout", "0").strip() not in ("", "0", "0s"),
+            # Pacemaker's scheduler counts watchdog fencing as a way to fence when the controller
+            # wrote have-watchdog=true (SBD runs); stonith-watchdog-timeout alone does not.
+            watchdog_fencing=flag("have-watchdog", False),
             raw=known,
         )
 
@@ -275,12 +277,18 @@ class _Reader:
                 out.append(rsc)
         return tuple(out)
 
-    def _resource(self, r: _Element) -> Resource | None:
+    def _resource(self, r: _Element, inherited: Mapping[str, str] | None = None) -> Resource | None:
+        """One resource; `inherited` are the instance_attributes of the clone or group around it,
+        which Pacemaker gives every primitive inside (its own win): part of their parameters and
+        so of their digests."""
         tag = r.tag
         if tag == "primitive":
-            return self._primitive(r)
+            return self._primitive(r, inherited)
+        outer = {**(inherited or {}), **self._nvpairs(r, "instance_attributes")}
         if tag == "group":
-            members = tuple(self._primitive(m) for m in r if isinstance(m.tag, str) and m.tag == "primitive")
+            members = tuple(
+                self._primitive(m, outer) for m in r if isinstance(m.tag, str) and m.tag == "primitive"
+            )
             return Group(id=r.get("id", ""), members=members, meta=self._nvpairs(r, "meta_attributes"))
         if tag in ("clone", "master"):
             meta = self._nvpairs(r, "meta_attributes")
@@ -288,7 +296,7 @@ class _Reader:
             child: Primitive | Group | None = None
             for c in r:
                 if isinstance(c.tag, str) and c.tag in ("primitive", "group"):
-                    res = self._resource(c)
+                    res = self._resource(c, outer)
                     if isinstance(res, Primitive | Group):
                         child = res
             if child is None:
@@ -297,13 +305,15 @@ class _Reader:
         self._unsupported(f"<{tag}> resource {r.get('id')}")
         return None
 
-    def _primitive(self, r: _Element) -> Primitive:
+    def _primitive(self, r: _Element, inherited: Mapping[str, str] | None = None) -> Primitive:
         template = self.templates.get(r.get("template", "")) if r.get("template") else None
         base: _Element = template if template is not None else r
         standard = r.get("class") or base.get("class") or ""
         provider = r.get("provider") or base.get("provider")
         rtype = r.get("type") or base.get("type") or ""
-        params = self._nvpairs(base, "instance_attributes") if template is not None else {}
+        params = dict(inherited or {})
+        if template is not None:
+            params.update(self._nvpairs(base, "instance_attributes"))
         params.update(self._nvpairs(r, "instance_attributes"))
         meta = self._nvpairs(base, "meta_attributes") if template is not None else {}
         meta.update(self._nvpairs(r, "meta_attributes"))

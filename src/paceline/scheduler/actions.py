@@ -87,7 +87,11 @@ class Graph:
 
 def build_graph(w: Working) -> Graph:
     g = Graph()
-    stonith = w.config.options.stonith_enabled
+    # Something must be able to fence (pe_can_fence): a fence device, or watchdog self-fencing.
+    # Without either Pacemaker plans no fence at all (and leaves every resource alone, see unpack).
+    stonith = w.config.options.stonith_enabled and (
+        w.have_stonith_resource or w.config.options.watchdog_fencing
+    )
     no_quorum = not w.state.have_quorum
     policy = w.config.options.no_quorum_policy
     for info in w.node_list():
