@@ -12,6 +12,7 @@ import pytest
 
 from paceline.conformance import normalise
 from paceline.model.cib import read_cib_text
+from paceline.model.digest import op_digest
 from paceline.scheduler import schedule
 
 NOW = 1_700_000_000.0
@@ -161,3 +162,37 @@ def test_a_fence_is_planned_only_when_something_can_fence(
 ) -> None:
     text = cib(resources, online(1, "n1"), options=options)
     check(text, expected, tmp_path)
+
+
+# Orders on stop actions carry a restart as Pacemaker's do: a symmetrical Mandatory order makes the
+# then-action required when the first's is (implies-then), whatever the two actions; an
+# asymmetrical, Optional or Serialize order carries nothing. A restarts (its parameters changed).
+A_CHANGED = (
+    '<primitive id="A" class="ocf" provider="heartbeat" type="Dummy"><instance_attributes id="A-ia">'
+    '<nvpair id="A-p" name="x" value="2"/></instance_attributes></primitive>'
+    '<primitive id="B" class="ocf" provider="heartbeat" type="Dummy"/>'
+)
+A_RESTART = "Restart A ( n1 ) due to resource definition change"
+B_CARRIED = {
+    ("stop", "stop"): "Restart B ( n1 )",
+    ("stop", "start"): "Restart B ( n1 ) due to required A stop",
+    ("start", "start"): "Restart B ( n1 ) due to required A start",
+    ("start", "stop"): "Restart B ( n1 )",
+}
+
+
+@pytest.mark.parametrize(("first", "then"), sorted(B_CARRIED))
+@pytest.mark.parametrize("kind", ["Mandatory", "Optional", "Serialize"])
+@pytest.mark.parametrize("symmetrical", ["true", "false"])
+def test_orders_carry_a_restart_as_pacemakers_do(
+    first: str, then: str, kind: str, symmetrical: str, tmp_path: Path
+) -> None:
+    digest = op_digest({})
+    status = online(1, "n1", started("A", digest) + started("B", digest))
+    order = (
+        f'<rsc_order id="ord" first="A" first-action="{first}" then="B" then-action="{then}" '
+        f'kind="{kind}" symmetrical="{symmetrical}"/>'
+    )
+    text = cib(A_CHANGED, status, nodes="n1").replace("<constraints/>", f"<constraints>{order}</constraints>")
+    carried = kind == "Mandatory" and symmetrical == "true"
+    check(text, [A_RESTART, B_CARRIED[(first, then)]] if carried else [A_RESTART], tmp_path)
