@@ -196,3 +196,67 @@ def test_orders_carry_a_restart_as_pacemakers_do(
     text = cib(A_CHANGED, status, nodes="n1").replace("<constraints/>", f"<constraints>{order}</constraints>")
     carried = kind == "Mandatory" and symmetrical == "true"
     check(text, [A_RESTART, B_CARRIED[(first, then)]] if carried else [A_RESTART], tmp_path)
+
+
+# Orphan clone copies: a globally-unique copy whose number is not configured (any more) keeps the
+# number it has (`dlm:9`) and is stopped; anonymous copies are renumbered by discovery.
+def _dlm_clone(clone_max: int, unique: bool) -> str:
+    return (
+        '<clone id="dlm-clone"><meta_attributes id="cm">'
+        f'<nvpair id="cm1" name="clone-max" value="{clone_max}"/>'
+        f'<nvpair id="cm2" name="globally-unique" value="{str(unique).lower()}"/></meta_attributes>'
+        '<primitive id="dlm" class="ocf" provider="heartbeat" type="Dummy"/></clone>'
+    )
+
+
+def _stop(rsc: str, node: str) -> str:
+    return f"Stop {rsc} ( {node} ) due to node availability"
+
+
+@pytest.mark.parametrize(
+    ("clone_max", "unique", "running", "expected"),
+    [
+        pytest.param(
+            2, True, {"n1": ["dlm:0"], "n2": ["dlm:1"], "n3": ["dlm:9"]}, [_stop("dlm:9", "n3")], id="u2"
+        ),
+        pytest.param(
+            2,
+            True,
+            {"n1": ["dlm:5"], "n2": ["dlm:7"], "n3": ["dlm:9"]},
+            [
+                "Start dlm:0 ( n1 )",
+                "Start dlm:1 ( n2 )",
+                _stop("dlm:5", "n1"),
+                _stop("dlm:7", "n2"),
+                _stop("dlm:9", "n3"),
+            ],
+            id="u2-none-configured",
+        ),
+        pytest.param(
+            0,
+            True,
+            {"n1": ["dlm:5"], "n2": ["dlm:7"], "n3": ["dlm:9"]},
+            [_stop("dlm:5", "n1"), _stop("dlm:7", "n2"), _stop("dlm:9", "n3")],
+            id="u0",
+        ),
+        pytest.param(
+            3,
+            True,
+            {"n1": ["dlm:0", "dlm:9"], "n2": [], "n3": []},
+            ["Start dlm:1 ( n2 )", "Start dlm:2 ( n3 )", _stop("dlm:9", "n1")],
+            id="u3-two-on-one-node",
+        ),
+        pytest.param(
+            2, False, {"n1": ["dlm:0"], "n2": ["dlm:1"], "n3": ["dlm:9"]}, [_stop("dlm:2", "n3")], id="anon"
+        ),
+    ],
+)
+def test_orphan_clone_copies_keep_their_number(
+    clone_max: int, unique: bool, running: dict[str, list[str]], expected: list[str], tmp_path: Path
+) -> None:
+    digest = op_digest({})
+    status = "".join(
+        online(i, node, "".join(started(r, digest) for r in rscs))
+        for i, (node, rscs) in enumerate(running.items(), 1)
+    )
+    check(cib(_dlm_clone(clone_max, unique), status, nodes="n1 n2 n3"), expected, tmp_path)

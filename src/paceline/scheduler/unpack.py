@@ -309,6 +309,10 @@ def _instance_for(
         if not candidates:  # clone-max 0: whatever runs is a copy to stop
             if not _entry_active(records):
                 return None
+            if is_true(effective_meta(w.config, prim, None, clone).get("globally-unique")) and ":" in rsc_id:
+                if rsc_id not in w.insts:
+                    _extra_instance(w, clone, prim, rsc_id.split(":", 1)[1])
+                return w.insts[rsc_id]  # a unique copy keeps its number
             slots = clone_slots[f"{clone_id}/{base}"]
             if node not in slots:
                 slots[node] = _extra_instance(w, clone, prim, len(slots))
@@ -318,6 +322,14 @@ def _instance_for(
             exact = next((m for m in candidates if m.id == rsc_id), None)
             if exact is not None:
                 return exact
+            if ":" in rsc_id:
+                # A numbered copy beyond the configured ones is an orphan that keeps its number
+                # (Pacemaker stops `dlm:9`, not the next free `dlm:2`).
+                if not _entry_active(records):
+                    return None
+                if rsc_id in w.insts:
+                    return w.insts[rsc_id]
+                return _extra_instance(w, clone, prim, rsc_id.split(":", 1)[1])
         slots = clone_slots[f"{clone_id}/{base}"]
         if node in slots:
             key = f"{clone_id}/{base}"
@@ -361,8 +373,9 @@ def _instance_for(
     return orphan
 
 
-def _extra_instance(w: Working, clone: Clone, prim: Primitive, number: int) -> Inst:
-    """A copy running beyond clone-max: numbered on from the configured ones and stopped."""
+def _extra_instance(w: Working, clone: Clone, prim: Primitive, number: int | str) -> Inst:
+    """A copy running beyond clone-max, to be stopped: an anonymous one numbered on from the
+    configured ones, a globally-unique one under the number it has."""
     meta = effective_meta(w.config, prim, None, clone)
     inst = Inst(id=f"{prim.id}:{number}", prim=prim, meta=meta, group=None, clone=clone.id, orphan=True)
     inst.target_role = Role.STOPPED
