@@ -260,3 +260,75 @@ def test_orphan_clone_copies_keep_their_number(
         for i, (node, rscs) in enumerate(running.items(), 1)
     )
     check(cib(_dlm_clone(clone_max, unique), status, nodes="n1 n2 n3"), expected, tmp_path)
+
+
+# Unknown means hands off: what uses a bundle or a remote/guest node, and what depends on it, is
+# left as it is (unmanaged) and reported; the rest of the cluster is still scheduled.
+def _remote_state(node_id: int, name: str, lrm: str) -> str:
+    return (
+        f'<node_state id="{name}" uname="{name}" remote_node="true" in_ccm="true" crmd="online" '
+        f'join="member" expected="member"><lrm id="{name}"><lrm_resources>{lrm}</lrm_resources></lrm>'
+        "</node_state>"
+    )
+
+
+def _plan(text: str) -> tuple[list[str], tuple[str, ...]]:
+    report = read_cib_text(text)
+    transition = schedule(report.config, report.state, NOW)
+    return sorted(normalise(line) for line in transition.summary), transition.warnings
+
+
+BUNDLE = (
+    '<bundle id="web"><docker image="pcmk:httpd" replicas="1"/>'
+    '<primitive id="httpd" class="ocf" provider="heartbeat" type="apache"/></bundle>'
+    '<primitive id="app" class="ocf" provider="heartbeat" type="Dummy"/>'
+    '<primitive id="other" class="ocf" provider="heartbeat" type="Dummy"/>'
+)
+BUNDLE_CONSTRAINTS = (
+    '<rsc_colocation id="app-with-web" rsc="app" with-rsc="web" score="INFINITY"/>'
+    '<rsc_order id="web-then-app" first="web" then="app"/>'
+)
+
+
+def test_a_healthy_bundle_and_what_depends_on_it_are_left_alone() -> None:
+    digest = op_digest({})
+    docker = 'class="ocf" provider="heartbeat" type="docker"'
+    status = (
+        online(1, "n1", started("web-docker-0", digest, docker) + started("app", digest))
+        + online(2, "n2")
+        + _remote_state(
+            3, "web-0", started("httpd", digest, 'class="ocf" provider="heartbeat" type="apache"')
+        )
+    )
+    text = cib(BUNDLE, status).replace("<constraints/>", f"<constraints>{BUNDLE_CONSTRAINTS}</constraints>")
+    summary, warnings = _plan(text)
+    # Before: the bundle's container was an orphan to stop, and app stopped with it.
+    assert [line for line in summary if not line.startswith("Start other")] == []
+    assert len(summary) == 1
+    left = " ".join(warnings)
+    for rsc in ("web-docker-0", "app"):
+        assert f"{rsc} is left as it is" in left
+
+
+def test_a_resource_running_on_a_remote_node_is_not_started_again() -> None:
+    digest = op_digest({})
+    resources = (
+        '<primitive id="r1" class="ocf" provider="pacemaker" type="remote"/>'
+        '<primitive id="db" class="ocf" provider="heartbeat" type="Dummy"/>'
+        '<primitive id="web" class="ocf" provider="heartbeat" type="Dummy"/>'
+    )
+    constraints = '<rsc_colocation id="web-with-db" rsc="web" with-rsc="db" score="INFINITY"/>'
+    status = (
+        online(1, "n1", started("r1", digest, 'class="ocf" provider="pacemaker" type="remote"'))
+        + online(2, "n2")
+        + _remote_state(3, "r1", started("db", digest) + started("web", digest))
+    )
+    text = cib(resources, status).replace(
+        '<node id="2" uname="n2"/>', '<node id="2" uname="n2"/><node id="r1" uname="r1" type="remote"/>'
+    )
+    text = text.replace("<constraints/>", f"<constraints>{constraints}</constraints>")
+    summary, warnings = _plan(text)
+    assert summary == []  # never a second copy of what runs on r1, nor a stop of it
+    left = " ".join(warnings)
+    assert "db is left as it is" in left
+    assert "web is left as it is" in left

@@ -97,11 +97,57 @@ def unpack(config: Configuration, state: ClusterState, now: float) -> Working:
         for inst in insts.values():
             inst.managed = False
     _apply_history(w)
+    _hands_off(w)
     for inst in insts.values():
         if any(nodes[n].maintenance for n in inst.running_on):
             inst.managed = False  # what runs on a node in maintenance is left alone
     _apply_tickets(w)
     return w
+
+
+def _hands_off(w: Working) -> None:
+    """Unknown means hands off: what uses a feature Paceline does not schedule (a CIB's bundles,
+    remote and guest nodes), and whatever depends on it through a colocation (the dependent) or an
+    order (the then), is left as it is (unmanaged) and reported."""
+    ho = w.config.hands_off
+    if not ho:
+        return
+    why: dict[str, str] = {}
+    for inst in w.insts.values():
+        reason = ho.covers(inst.id) or ho.covers(inst.prim.id)
+        if reason is None and inst.known_on & set(ho.nodes):
+            reason = "runs on a remote or guest node"
+        if reason is not None:
+            why[inst.id] = f"uses {reason}"
+
+    def side(rsc_id: str) -> tuple[list[Inst], str | None]:
+        members = w.members_of(rsc_id)
+        reason = ho.covers(rsc_id)
+        if reason is not None:
+            return members, f"depends on {reason}"
+        hit = next((m for m in members if m.id in why), None)
+        return members, (f"depends on {hit.id}" if hit is not None else None)
+
+    links = [(c.with_resource, c.resource) for c in w.config.colocations]
+    links += [(o.first, o.then) for o in w.config.orders]
+    changed = True
+    while changed:
+        changed = False
+        for primary, dependent in links:
+            _, reason = side(primary)
+            if reason is None:
+                continue
+            for inst in w.members_of(dependent):
+                if inst.id not in why:
+                    why[inst.id] = f"{reason} ({primary})" if not reason.endswith(f"{primary}") else reason
+                    changed = True
+    for inst_id, reason in sorted(why.items()):
+        inst = w.insts[inst_id]
+        if inst.managed:
+            inst.managed = False
+            w.warnings.append(
+                f"{inst_id} is left as it is (unmanaged): it {reason}, which Paceline does not support"
+            )
 
 
 def _apply_tickets(w: Working) -> None:
