@@ -22,6 +22,7 @@ from .config import (
     Colocation,
     Configuration,
     Group,
+    HandsOff,
     Location,
     Node,
     Op,
@@ -109,6 +110,10 @@ class _Reader:
     refs: dict[str, list[str]] = field(default_factory=dict)
     """Template and tag ids -> the resources they stand for in constraints."""
     _startup_fencing: str = "true"
+    hands_off: dict[str, str] = field(default_factory=dict)
+    """Resource ids Paceline must leave alone -> why."""
+    hands_off_prefixes: dict[str, str] = field(default_factory=dict)
+    hands_off_nodes: list[str] = field(default_factory=list)
 
     # --- entry -------------------------------------------------------------------------------
     def read(self) -> CibReport:
@@ -135,6 +140,16 @@ class _Reader:
             op_defaults=op_defaults,
         )
         state = self._status(config)
+        why = {**self.hands_off, **self.hands_off_prefixes}
+        config = replace(
+            config,
+            hands_off=HandsOff(
+                resources=tuple(self.hands_off),
+                prefixes=tuple(self.hands_off_prefixes),
+                nodes=tuple(dict.fromkeys(self.hands_off_nodes)),
+                why=why,
+            ),
+        )
         exec_date = self.root.get("execution-date")
         return CibReport(
             config=config,
@@ -231,7 +246,9 @@ class _Reader:
             concurrent_fencing=flag("concurrent-fencing", False),
             stonith_action=raw.get("stonith-action", "reboot"),
             shutdown_lock=flag("shutdown-lock", False),
-            watchdog_fencing=raw.get("stonith-watchdog-timeout", "0").strip() not in ("", "0", "0s"),
+            # Pacemaker's scheduler counts watchdog fencing as a way to fence when the controller
+            # wrote have-watchdog=true (SBD runs); stonith-watchdog-timeout alone does not.
+            watchdog_fencing=flag("have-watchdog", False),
             raw=known,
         )
 
@@ -244,6 +261,7 @@ class _Reader:
             ntype = n.get("type", "member")
             if ntype == "remote":
                 self._unsupported("remote node")
+                self.hands_off_nodes.append(n.get("uname") or n.get("id") or "")
             attrs = self._nvpairs(n, "instance_attributes")
             util = {k: _int(v) for k, v in self._nvpairs(n, "utilization").items()}
             out.append(
@@ -275,12 +293,18 @@ class _Reader:
                 out.append(rsc)
         return tuple(out)
 
-    def _resource(self, r: _Element) -> Resource | None:
+    def _resource(self, r: _Element, inherited: Mapping[str, str] | None = None) -> Resource | None:
+        """One resource; `inherited` are the instance_attributes of the clone or group around it,
+        which Pacemaker gives every primitive inside (its own win): part of their parameters and
+        so of their digests."""
         tag = r.tag
         if tag == "primitive":
-            return self._primitive(r)
+            return self._primitive(r, inherited)
+        outer = {**(inherited or {}), **self._nvpairs(r, "instance_attributes")}
         if tag == "group":
-            members = tuple(self._primitive(m) for m in r if isinstance(m.tag, str) and m.tag == "primitive")
+            members = tuple(
+                self._primitive(m, outer) for m in r if isinstance(m.tag, str) and m.tag == "primitive"
+            )
             return Group(id=r.get("id", ""), members=members, meta=self._nvpairs(r, "meta_attributes"))
         if tag in ("clone", "master"):
             meta = self._nvpairs(r, "meta_attributes")
@@ -288,30 +312,46 @@ class _Reader:
             child: Primitive | Group | None = None
             for c in r:
                 if isinstance(c.tag, str) and c.tag in ("primitive", "group"):
-                    res = self._resource(c)
+                    res = self._resource(c, outer)
                     if isinstance(res, Primitive | Group):
                         child = res
             if child is None:
                 raise CibError(f"{self.source}: clone {r.get('id')} has no primitive or group")
             return Clone(id=r.get("id", ""), child=child, meta=meta, promotable=promotable)
         self._unsupported(f"<{tag}> resource {r.get('id')}")
+        # Hands off: the resource itself, what it contains, and (a bundle) the resources Pacemaker
+        # makes for it: `<id>-docker-N`, `<id>-ip-...`, `<id>-N` (its guest node's connection).
+        rid = r.get("id", "")
+        what = f"<{tag}> {rid}"
+        self.hands_off[rid] = what
+        self.hands_off_prefixes[f"{rid}-"] = what
+        for inner in r.iter("primitive", "group", "clone"):
+            if inner.get("id"):
+                self.hands_off[inner.get("id", "")] = what
         return None
 
-    def _primitive(self, r: _Element) -> Primitive:
+    def _primitive(self, r: _Element, inherited: Mapping[str, str] | None = None) -> Primitive:
         template = self.templates.get(r.get("template", "")) if r.get("template") else None
         base: _Element = template if template is not None else r
         standard = r.get("class") or base.get("class") or ""
         provider = r.get("provider") or base.get("provider")
         rtype = r.get("type") or base.get("type") or ""
-        params = self._nvpairs(base, "instance_attributes") if template is not None else {}
+        params = dict(inherited or {})
+        if template is not None:
+            params.update(self._nvpairs(base, "instance_attributes"))
         params.update(self._nvpairs(r, "instance_attributes"))
         meta = self._nvpairs(base, "meta_attributes") if template is not None else {}
         meta.update(self._nvpairs(r, "meta_attributes"))
         util = {k: _int(v) for k, v in self._nvpairs(r, "utilization").items()}
         if meta.get("remote-node"):
             self._unsupported(f"guest node {meta['remote-node']} (remote-node on {r.get('id')})")
+            self.hands_off[r.get("id", "")] = f"guest node {meta['remote-node']}"
+            self.hands_off_nodes.append(meta["remote-node"])
         if standard == "ocf" and provider == "pacemaker" and rtype == "remote":
             self._unsupported(f"remote node connection {r.get('id')}")
+            # The connection runs on cluster nodes like a primitive and is scheduled as one; what
+            # runs on the remote node it connects is what is left alone.
+            self.hands_off_nodes.append(r.get("id", ""))
         ops: list[Op] = []
         for src in ([template] if template is not None else []) + [r]:
             ops_el = src.find("operations")
@@ -642,6 +682,18 @@ class _Reader:
                     history_by_node.setdefault(node.name, []).append(
                         replace(self._op_record(lr.get("id", ""), node.name, op), agent=agent)
                     )
+        # What runs on a remote or guest node (whether or not <nodes> names it) is left alone.
+        configured = {n.name for n in config.nodes}
+        for name, ns in node_states.items():
+            remote = name in self.hands_off_nodes or _is_true(ns.get("remote_node", "false"))
+            if name in configured and not remote:
+                continue
+            if remote:
+                self.hands_off_nodes.append(name)
+            for lr in ns.iter("lrm_resource"):
+                rid = lr.get("id", "").split(":", 1)[0]
+                if rid and rid not in self.hands_off and self._runs(lr):
+                    self.hands_off[rid] = f"runs on remote or guest node {name}"
         # History in status-section order: Pacemaker numbers anonymous clone instances in that order.
         history = [r for name in node_states for r in history_by_node.pop(name, [])]
         history.extend(r for records in history_by_node.values() for r in records)
@@ -664,6 +716,15 @@ class _Reader:
             dc=dc,
             tickets=tuple(tickets),
         )
+
+    @staticmethod
+    def _runs(lr: _Element) -> bool:
+        """An lrm_resource whose newest operation left it active (not stopped, not "not running")."""
+        ops = sorted(lr.findall("lrm_rsc_op"), key=lambda o: int(o.get("call-id", "0") or 0))
+        if not ops:
+            return False
+        last = ops[-1]
+        return not (last.get("operation") == "stop" or last.get("rc-code") == "7")
 
     def _node_status(
         self, node: Node, ns: _Element | None, attrs: Mapping[str, str], fencing: bool

@@ -153,6 +153,8 @@ def write_cib(config: Configuration, state: ClusterState | None = None, now: flo
         "no-quorum-policy": config.options.no_quorum_policy.value,
         "cluster-name": config.name,
     }
+    if config.options.watchdog_fencing:
+        options["have-watchdog"] = "true"  # what Pacemaker's scheduler reads as "watchdog can fence"
     options.update(config.options.raw)
     _nvpairs(_S(cfg, "crm_config"), "cluster_property_set", "options", options)
     nodes = _S(cfg, "nodes")

@@ -243,6 +243,36 @@ class FencingLevel:
 
 
 @dataclass(frozen=True)
+class HandsOff:
+    """What a configuration uses that Paceline does not schedule (a CIB's bundles, remote and guest
+    nodes). Unknown means hands off: those resources, and whatever depends on them through a
+    colocation or an order, are left exactly as they are (unmanaged) and reported, never started,
+    stopped or moved."""
+
+    resources: tuple[str, ...] = ()
+    """Resource ids (a clone's copies by the id before ':')."""
+    prefixes: tuple[str, ...] = ()
+    """Id prefixes: a bundle's implicit resources (`web-bundle-docker-0`, `web-bundle-0`, ...)."""
+    nodes: tuple[str, ...] = ()
+    """Remote and guest nodes: whatever is seen running there."""
+    why: Mapping[str, str] = field(default_factory=dict)
+    """Resource id or prefix -> what it uses that Paceline does not support."""
+
+    def covers(self, rsc_id: str) -> str | None:
+        """Why `rsc_id` is hands off, or None."""
+        base = rsc_id.split(":", 1)[0]
+        if base in self.resources:
+            return self.why.get(base, "an unsupported feature")
+        for prefix in self.prefixes:
+            if rsc_id.startswith(prefix):
+                return self.why.get(prefix, "an unsupported feature")
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self.resources or self.prefixes or self.nodes)
+
+
+@dataclass(frozen=True)
 class Configuration:
     """A whole cluster's configuration. Resource ids are unique across primitives, groups and clones."""
 
@@ -258,6 +288,8 @@ class Configuration:
     op_defaults: Mapping[str, str] = field(default_factory=dict)
     store: str | None = None
     fencing_levels: tuple[FencingLevel, ...] = ()
+    hands_off: HandsOff = field(default_factory=HandsOff)
+    """What Paceline leaves alone because it uses something unsupported (from a CIB)."""
 
     def primitives(self) -> Iterator[Primitive]:
         for rsc in self.resources:

@@ -62,6 +62,11 @@ class OrderEdge:
     """Whether the first's action being required makes the then's required too (a restart carries
     over). None: as `mandatory`. An Optional order whose then has restart-type=restart implies."""
 
+    inverse: bool = False
+    """The inverse of a symmetrical order (then's stop before first's stop): Pacemaker's
+    implies-first, where the later action being required makes the earlier one required. Any
+    other edge implies-then: the first's action being required makes the then's required."""
+
     @property
     def carries_restart(self) -> bool:
         return self.mandatory if self.implies is None else self.implies
@@ -87,7 +92,11 @@ class Graph:
 
 def build_graph(w: Working) -> Graph:
     g = Graph()
-    stonith = w.config.options.stonith_enabled
+    # Something must be able to fence (pe_can_fence): a fence device, or watchdog self-fencing.
+    # Without either Pacemaker plans no fence at all (and leaves every resource alone, see unpack).
+    stonith = w.config.options.stonith_enabled and (
+        w.have_stonith_resource or w.config.options.watchdog_fencing
+    )
     no_quorum = not w.state.have_quorum
     policy = w.config.options.no_quorum_policy
     for info in w.node_list():
@@ -248,7 +257,7 @@ def _propagate(w: Working, g: Graph) -> None:
                         changed = True
             if any(not i.managed for i in first_insts):
                 continue  # an unmanaged resource neither blocks nor forces what follows it
-            if first_task == "stop" and then_task == "stop":
+            if first_task == "stop" and then_task == "stop" and edge.inverse:
                 # Inverse of a start order: if the later stop is required, so is the earlier one;
                 # for a clone, only when fewer copies than it needs stay up.
                 cause = next((a for a in then_actions if a.required), None)
@@ -288,7 +297,12 @@ def _propagate(w: Working, g: Graph) -> None:
                     then.runnable = False
                     then.block_reason = f"unrunnable {label}"
                     changed = True
-                if edge.carries_restart and required and not then.required and first_task == then_task:
+                if (
+                    edge.carries_restart
+                    and required
+                    and not then.required
+                    and (first_task == then_task or "stop" in (first_task, then_task))
+                ):
                     then.required = True
                     then.reason = f"required {label}"
                     changed = True
@@ -381,7 +395,9 @@ def _restart_rules(g: Graph, inst: Inst) -> bool:
         changed = True
     if stop.required and not start.required and start.runnable:
         start.required = True
-        if not start.reason:
+        if not start.reason and not stop.reason.startswith("required "):
+            # A start required only by its own stop, itself required by an order, names no
+            # reason in Pacemaker (the order's reason stays on the stop).
             start.reason = stop.reason
         changed = True
     if not start.runnable and not stop.required:
@@ -470,20 +486,26 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
                     continue
                 out.append(OrderEdge(local, fa, [t], ta, mandatory, f"{local[0].id} {fa}"))
                 if order.symmetrical and fa == "start" and ta == "start":
-                    out.append(OrderEdge([t], "stop", local, "stop", mandatory, f"{t.id} stop"))
+                    out.append(OrderEdge([t], "stop", local, "stop", mandatory, f"{t.id} stop", inverse=True))
             continue
-        implies = mandatory or (
+        # An asymmetrical Mandatory order only keeps the then from starting without the first
+        # (Pacemaker's pe_order_asymmetrical): a restart of the first does not carry over.
+        implies = (mandatory and order.symmetrical) or (
             order.kind is OrderKind.OPTIONAL and _restart_type(w, order.then, thens) == "restart"
         )
         # Through a clone-min "one or more" step, starting more copies restarts nothing after it.
         carries = implies and not (order.first in w.clone_children and _first_min(w, order))
         out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need, order.symmetrical, carries))
         if order.symmetrical and fa == "start" and ta == "start":
-            inverse = OrderEdge(thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need)
+            inverse = OrderEdge(
+                thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need, inverse=True
+            )
             out.append(replace(inverse, implies=implies))
     for edge in pooled.values():
         out.append(edge)
-        out.append(OrderEdge(edge.thens, "stop", edge.firsts, "stop", edge.mandatory, edge.label, 1))
+        out.append(
+            OrderEdge(edge.thens, "stop", edge.firsts, "stop", edge.mandatory, edge.label, 1, inverse=True)
+        )
     for gid, members in w.group_members.items():
         ordered = True
         for rsc in w.config.resources:
@@ -493,7 +515,7 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
             continue
         for prev_m, cur in itertools.pairwise(members):
             out.append(OrderEdge([prev_m], "start", [cur], "start", True, f"{prev_m.id} start"))
-            out.append(OrderEdge([cur], "stop", [prev_m], "stop", True, f"{cur.id} stop"))
+            out.append(OrderEdge([cur], "stop", [prev_m], "stop", True, f"{cur.id} stop", inverse=True))
     return out
 
 

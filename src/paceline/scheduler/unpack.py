@@ -97,11 +97,57 @@ def unpack(config: Configuration, state: ClusterState, now: float) -> Working:
         for inst in insts.values():
             inst.managed = False
     _apply_history(w)
+    _hands_off(w)
     for inst in insts.values():
         if any(nodes[n].maintenance for n in inst.running_on):
             inst.managed = False  # what runs on a node in maintenance is left alone
     _apply_tickets(w)
     return w
+
+
+def _hands_off(w: Working) -> None:
+    """Unknown means hands off: what uses a feature Paceline does not schedule (a CIB's bundles,
+    remote and guest nodes), and whatever depends on it through a colocation (the dependent) or an
+    order (the then), is left as it is (unmanaged) and reported."""
+    ho = w.config.hands_off
+    if not ho:
+        return
+    why: dict[str, str] = {}
+    for inst in w.insts.values():
+        reason = ho.covers(inst.id) or ho.covers(inst.prim.id)
+        if reason is None and inst.known_on & set(ho.nodes):
+            reason = "runs on a remote or guest node"
+        if reason is not None:
+            why[inst.id] = f"uses {reason}"
+
+    def side(rsc_id: str) -> tuple[list[Inst], str | None]:
+        members = w.members_of(rsc_id)
+        reason = ho.covers(rsc_id)
+        if reason is not None:
+            return members, f"depends on {reason}"
+        hit = next((m for m in members if m.id in why), None)
+        return members, (f"depends on {hit.id}" if hit is not None else None)
+
+    links = [(c.with_resource, c.resource) for c in w.config.colocations]
+    links += [(o.first, o.then) for o in w.config.orders]
+    changed = True
+    while changed:
+        changed = False
+        for primary, dependent in links:
+            _, reason = side(primary)
+            if reason is None:
+                continue
+            for inst in w.members_of(dependent):
+                if inst.id not in why:
+                    why[inst.id] = f"{reason} ({primary})" if not reason.endswith(f"{primary}") else reason
+                    changed = True
+    for inst_id, reason in sorted(why.items()):
+        inst = w.insts[inst_id]
+        if inst.managed:
+            inst.managed = False
+            w.warnings.append(
+                f"{inst_id} is left as it is (unmanaged): it {reason}, which Paceline does not support"
+            )
 
 
 def _apply_tickets(w: Working) -> None:
@@ -309,6 +355,10 @@ def _instance_for(
         if not candidates:  # clone-max 0: whatever runs is a copy to stop
             if not _entry_active(records):
                 return None
+            if is_true(effective_meta(w.config, prim, None, clone).get("globally-unique")) and ":" in rsc_id:
+                if rsc_id not in w.insts:
+                    _extra_instance(w, clone, prim, rsc_id.split(":", 1)[1])
+                return w.insts[rsc_id]  # a unique copy keeps its number
             slots = clone_slots[f"{clone_id}/{base}"]
             if node not in slots:
                 slots[node] = _extra_instance(w, clone, prim, len(slots))
@@ -318,6 +368,14 @@ def _instance_for(
             exact = next((m for m in candidates if m.id == rsc_id), None)
             if exact is not None:
                 return exact
+            if ":" in rsc_id:
+                # A numbered copy beyond the configured ones is an orphan that keeps its number
+                # (Pacemaker stops `dlm:9`, not the next free `dlm:2`).
+                if not _entry_active(records):
+                    return None
+                if rsc_id in w.insts:
+                    return w.insts[rsc_id]
+                return _extra_instance(w, clone, prim, rsc_id.split(":", 1)[1])
         slots = clone_slots[f"{clone_id}/{base}"]
         if node in slots:
             key = f"{clone_id}/{base}"
@@ -361,8 +419,9 @@ def _instance_for(
     return orphan
 
 
-def _extra_instance(w: Working, clone: Clone, prim: Primitive, number: int) -> Inst:
-    """A copy running beyond clone-max: numbered on from the configured ones and stopped."""
+def _extra_instance(w: Working, clone: Clone, prim: Primitive, number: int | str) -> Inst:
+    """A copy running beyond clone-max, to be stopped: an anonymous one numbered on from the
+    configured ones, a globally-unique one under the number it has."""
     meta = effective_meta(w.config, prim, None, clone)
     inst = Inst(id=f"{prim.id}:{number}", prim=prim, meta=meta, group=None, clone=clone.id, orphan=True)
     inst.target_role = Role.STOPPED
