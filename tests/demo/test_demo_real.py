@@ -43,6 +43,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
         assert d.down() == []
         assert leftovers_by_prefix(prefix) == []
         assert not d.root.exists()
+        assert not any(d.etcd_dir(n).exists() for n in d.nodes)
         for pid in pids:
             assert not _alive(pid), f"process {pid} outlived `down`"
 

@@ -101,6 +101,8 @@ def _text(d: dict[str, Any]) -> str:
         f"web runs on: {d.get('web') or '-'}    DC: {d.get('dc') or '-'}",
         "nodes: " + ", ".join(f"{n['name']} {n['state']}" for n in d.get("nodes", [])),
     ]
+    if d.get("note"):
+        lines.append(str(d["note"]))
     return "\n".join(lines)
 
 
