@@ -49,6 +49,7 @@ from ..node.membership import Membership
 from ..node.roles import LocalRole, roles_on
 from ..node.watchdog import WatchdogClient
 from ..node.worker import ActionWorker
+from ..scheduler.transition import ActionKind
 from ..store import EventType, Store, StoreError
 from .api import Api
 from .app import Daemon, DaemonError, socket_path
@@ -144,6 +145,11 @@ class ClusterDaemon(Daemon):
             self.watchdog.close()
             raise DaemonError(f"cannot join the cluster: {e}") from None
         self.worker = ActionWorker(store, agent, node, membership.valid, self._resync)
+        self.worker.before = lambda action: self._watchdog_stops(
+            self.agent.history_id(action.resource)
+            if action.kind in (ActionKind.START, ActionKind.PROMOTE, ActionKind.MIGRATE_FROM)
+            else None
+        )
         self.heartbeats = Heartbeats(
             store,
             self.clock,
@@ -302,16 +308,20 @@ class ClusterDaemon(Daemon):
             self.agent.sync_monitors(snap.history, paused)
         self._watchdog_stops()
 
-    def _watchdog_stops(self) -> None:
+    def _watchdog_stops(self, starting: str | None = None) -> None:
         """Tell the watchdog how to stop what runs here and is not a process (an IPaddr2 address
         outlives a SIGKILL): it runs these stops if this daemon hangs, within the lease margin,
-        before the DC counts this node fenced (see `model.leases`)."""
+        before the DC counts this node fenced (see `model.leases`). `starting`: a resource about
+        to start here, told before its start runs."""
         runner = self.runner
         if not isinstance(runner, LocalAgentRunner):
             return
         budget_ms = int(self.timing.margin * 1000)
         stops = []
-        for rid in self.agent.active_here():
+        active = self.agent.active_here()
+        if starting is not None and starting not in active:
+            active.append(starting)
+        for rid in active:
             req = self.agent.stop_request(rid, budget_ms)
             cmd = runner.stop_command(req) if req is not None else None
             if cmd is not None:

@@ -48,6 +48,9 @@ class ActionWorker:
         self.highest_token = 0
         self._seen: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.before: Callable[[Action], None] | None = None
+        """Called just before an action runs (the daemon tells its watchdog how to stop what
+        is starting: a node that hangs in the middle of a start must not leave it running)."""
 
     def busy(self) -> bool:
         """Whether an action the DC dispatched here is still running."""
@@ -108,6 +111,8 @@ class ActionWorker:
                     interval_ms=int(str(body.get("interval_ms", 0))),
                     reason=str(body.get("reason", "")),
                 )
+                if self.before is not None:
+                    self.before(action)
                 ok = await self.agent.execute(action)
         except Exception:
             log.exception("action %s (%s) failed with an internal error", aid, kind)
