@@ -111,3 +111,26 @@ def test_a_blocked_start_names_a_required_first(name: str, tmp_path: Path) -> No
     resources, constraints, expected = REASON_CASES[name]
     rscs = [r.split('"')[1] for r in resources.split("<primitive id=")[1:]]
     check(cib(resources, constraints, online(1, "n1", running(*rscs)) + online(2, "n2")), expected, tmp_path)
+
+
+# Restart propagation along a Mandatory order: only the forward order carries a restart (the
+# first's start, required, makes the then's start required); a first that migrates live carries
+# none, and the inverse order (then's stop before first's stop) does not make the then stop.
+def _moving_a(allow_migrate: bool) -> str:
+    meta = '<nvpair id="A-am" name="allow-migrate" value="true"/>' if allow_migrate else ""
+    resources = dummy("A", meta) + dummy("B")
+    constraints = (
+        order("A", "B")
+        + '<rsc_location id="l-A" rsc="A" node="n2" score="100"/>'
+        + '<rsc_location id="l-B" rsc="B" node="n2" score="100"/>'
+    )
+    status = online(1, "n1", running("A")) + online(2, "n2", running("B"))
+    return cib(resources, constraints, status)
+
+
+def test_a_first_that_migrates_restarts_nothing_after_it(tmp_path: Path) -> None:
+    check(_moving_a(True), ["Migrate A ( n1 -> n2 )"], tmp_path)
+
+
+def test_a_first_that_moves_restarts_what_follows_it(tmp_path: Path) -> None:
+    check(_moving_a(False), ["Move A ( n1 -> n2 )", "Restart B ( n2 ) due to required A start"], tmp_path)

@@ -288,7 +288,7 @@ def _propagate(w: Working, g: Graph) -> None:
                     ]
                     if len(staying) >= edge.need:
                         cause = None
-                if edge.carries_restart and cause is not None:
+                if edge.carries_restart and cause is not None and _inverse_implies(edge):
                     for a in first_actions:
                         if not a.required:
                             a.required = True
@@ -673,3 +673,15 @@ def _task(action: str) -> str:
     return {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}.get(
         action, action
     )
+
+
+def _inverse_implies(edge: OrderEdge) -> bool:
+    """Whether the inverse of an order makes its earlier stop required when the later one is.
+
+    Pacemaker's implies-first (the inverse of a symmetrical order) only makes a "first" required
+    when the flags it computes for the first's action for ordering purposes are already required
+    while the action itself is optional: never for a primitive, whose flags are its own; for a
+    clone, whose flags sum up its copies on the then's node, it can. A primitive is restarted by
+    the forward order instead (its first's start required), which a live migration does not carry.
+    A group's own stop sequence is a restart ordering and always carries."""
+    return edge.group_order or any(f.clone is not None for f in edge.firsts)
