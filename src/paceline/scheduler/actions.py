@@ -33,6 +33,12 @@ class Node:
     runnable: bool = True
     reason: str = ""
     block_reason: str = ""
+    required_at_outset: bool = False
+    """Required before any ordering was applied (a move, a recovery, a stop for want of a node)."""
+    blocked_by: tuple[OrderEdge, list[Node]] | None = None
+    """The first instances and their actions of the ordering that made this optional action
+    unrunnable ("unrunnable X start"): when they are themselves required, Pacemaker names them
+    "required X start" instead (see `_name_required_blockers`)."""
     after: set[tuple[str, str, str]] = field(default_factory=set)
 
     @property
@@ -66,6 +72,12 @@ class OrderEdge:
     """The inverse of a symmetrical order (then's stop before first's stop): Pacemaker's
     implies-first, where the later action being required makes the earlier one required. Any
     other edge implies-then: the first's action being required makes the then's required."""
+
+    group_order: bool = False
+    """An ordering between two members of a group (their start and stop sequence)."""
+    one_or_more: bool = False
+    """The first side is Pacemaker's "one-or-more" pseudo-action (clone-min, require-all=false):
+    never required itself, so it is always named "unrunnable"."""
 
     @property
     def carries_restart(self) -> bool:
@@ -107,6 +119,8 @@ def build_graph(w: Working) -> Graph:
     _inhibit_unmatched_interleaved(w)
     for inst in w.insts.values():
         _inst_actions(w, g, inst, no_quorum, policy)
+    for action in g.actions.values():
+        action.required_at_outset = action.required
     _propagate(w, g)
     return g
 
@@ -247,10 +261,15 @@ def _propagate(w: Working, g: Graph) -> None:
                 # run) keeps the later stop from running too.
                 stuck = [i for i in first_insts if i.running_on and (not i.managed or i.blocked)]
                 stuck_stops = [a for a in first_actions if a.required and not a.runnable]
+                in_group = edge.group_order
                 for a in then_actions:
                     if a.required and a.runnable and (stuck or stuck_stops):
                         a.runnable = False
-                        if stuck:
+                        if stuck and in_group:
+                            # A group's stop order restarts (Pacemaker's pe_order_restart): it
+                            # names the member that cannot stop, unless the stop has a reason.
+                            a.block_reason = a.reason or f"unrunnable {stuck[0].id} stop"
+                        elif stuck:
                             a.block_reason = a.reason or "node availability"
                         else:
                             a.block_reason = f"unrunnable {stuck_stops[0].key[0]} stop"
@@ -269,7 +288,7 @@ def _propagate(w: Working, g: Graph) -> None:
                     ]
                     if len(staying) >= edge.need:
                         cause = None
-                if edge.carries_restart and cause is not None:
+                if edge.carries_restart and cause is not None and _inverse_implies(edge):
                     for a in first_actions:
                         if not a.required:
                             a.required = True
@@ -296,6 +315,7 @@ def _propagate(w: Working, g: Graph) -> None:
                 ):
                     then.runnable = False
                     then.block_reason = f"unrunnable {label}"
+                    then.blocked_by = None if then.required else (edge, first_actions)
                     changed = True
                 if (
                     edge.carries_restart
@@ -309,6 +329,83 @@ def _propagate(w: Working, g: Graph) -> None:
         for inst in w.insts.values():
             changed |= _restart_rules(g, inst)
         _block_colocated(w, g)
+    _name_required_blockers(w, g)
+
+
+def _name_required_blockers(w: Working, g: Graph) -> None:
+    """Pacemaker gives an action one reason, the first one set. A start ordered after a start that
+    is itself required (the first runs now, so its unrunnable start takes it down) is made required
+    by that order before the order makes it unrunnable: its reason reads "required X start"; after
+    a first that is merely unrunnable (not running, or stopping anyway) it reads "unrunnable X
+    start". A clone's or a group's "running" is required when any of its starts is."""
+    for action in g.actions.values():
+        if action.blocked_by is None or not action.block_reason.startswith("unrunnable "):
+            continue
+        edge, firsts = action.blocked_by
+        prev = _previous_member(w, action.inst)
+        if edge.one_or_more:
+            continue
+        # A group's "running" (or a start) that becomes unrunnable only through other orders,
+        # rather than from the outset (a clone with no copy to start, a resource with no start).
+        late = _is_group(w, edge.firsts) or any(f.block_reason and f.blocked_by for f in firsts)
+        if prev is not None and prev in edge.thens and prev.clone is None and late:
+            # An order on a whole group reaches each member. When its first becomes unrunnable
+            # late, Pacemaker has by then made a member after the first required through the
+            # one before it (that one restarts): it names that member.
+            start = g.get(prev, "start", prev.assigned)
+            if start is not None and _required_first(g, [prev], [start]):
+                action.block_reason = f"required {prev.id} start"
+                continue
+        if not _required_first(g, edge.firsts, firsts):
+            continue
+        if prev is not None and prev in edge.thens:
+            # A required first makes each member of a group after it required in turn: the
+            # second member's stop is required by the first member's stop (the group's stop
+            # order), every later member's start by the start of the one before it.
+            second = _previous_member(w, prev) is None
+            action.block_reason = f"required {prev.id} {'stop' if second else 'start'}"
+            continue
+        action.block_reason = "required " + action.block_reason.removeprefix("unrunnable ")
+
+
+def _is_group(w: Working, insts: list[Inst]) -> bool:
+    return (
+        bool(insts)
+        and insts[0].group is not None
+        and insts[0].clone is None
+        and all(i.group == insts[0].group for i in insts)
+    )
+
+
+def _previous_member(w: Working, inst: Inst | None) -> Inst | None:
+    if inst is None or inst.group is None:
+        return None
+    members = w.group_members.get(inst.group, [])
+    at = next((i for i, m in enumerate(members) if m is inst), 0)
+    return members[at - 1] if at > 0 else None
+
+
+def _required_first(g: Graph, insts: list[Inst], actions: list[Node]) -> bool:
+    """Whether the first side of an order was required when Pacemaker reached its then: one of its
+    starts is, or is implied by the required stop before it on the same node (a primitive's "stop
+    then start" implies the start). A start required from the outset always counts; one required
+    only through other orders counts for a clone copy or group member, whose changes Pacemaker
+    follows at once, but not for a lone primitive (its thens are reached first). A lone primitive
+    with no start at all (it stops) gets one made for the order, required by its stop; a clone's or
+    group's members get none, their "running" stays optional."""
+    for a in actions:
+        stop = g.actions.get((a.key[0], "stop", a.node)) if a.task == "start" else None
+        if a.required_at_outset or (stop is not None and stop.required_at_outset):
+            return True
+        now = a.required or (stop is not None and stop.required)
+        if now and a.inst is not None and (a.inst.clone is not None or a.inst.group is not None):
+            return True
+    if len(insts) == 1 and insts[0].clone is None and insts[0].group is None and not actions:
+        only = insts[0]
+        return any(
+            (s := g.get(only, "stop", n)) is not None and s.required_at_outset for n in only.running_on
+        )
+    return False
 
 
 def _migrates(w: Working, inst: Inst | None) -> bool:
@@ -473,9 +570,11 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
             key = (order.id, order.then, ta)
             if key in pooled:
                 prev = pooled[key]
-                pooled[key] = OrderEdge(prev.firsts + firsts, fa, thens, ta, mandatory, order.id, 1)
+                pooled[key] = OrderEdge(
+                    prev.firsts + firsts, fa, thens, ta, mandatory, order.id, 1, one_or_more=True
+                )
             else:
-                pooled[key] = OrderEdge(firsts, fa, thens, ta, mandatory, order.id, 1)
+                pooled[key] = OrderEdge(firsts, fa, thens, ta, mandatory, order.id, 1, one_or_more=True)
             continue
         if _interleaved(w, order):
             # Each copy of the "then" clone waits only for the copy of the first on its own node.
@@ -495,7 +594,20 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
         )
         # Through a clone-min "one or more" step, starting more copies restarts nothing after it.
         carries = implies and not (order.first in w.clone_children and _first_min(w, order))
-        out.append(OrderEdge(firsts, fa, thens, ta, mandatory, label, need, order.symmetrical, carries))
+        out.append(
+            OrderEdge(
+                firsts,
+                fa,
+                thens,
+                ta,
+                mandatory,
+                label,
+                need,
+                order.symmetrical,
+                carries,
+                one_or_more=label.startswith("clone-one-or-more:"),
+            )
+        )
         if order.symmetrical and fa == "start" and ta == "start":
             inverse = OrderEdge(
                 thens, "stop", firsts, "stop", mandatory, f"{order.then} stop", need, inverse=True
@@ -514,8 +626,14 @@ def _order_edges(w: Working, g: Graph) -> list[OrderEdge]:
         if not ordered:
             continue
         for prev_m, cur in itertools.pairwise(members):
-            out.append(OrderEdge([prev_m], "start", [cur], "start", True, f"{prev_m.id} start"))
-            out.append(OrderEdge([cur], "stop", [prev_m], "stop", True, f"{cur.id} stop", inverse=True))
+            out.append(
+                OrderEdge([prev_m], "start", [cur], "start", True, f"{prev_m.id} start", group_order=True)
+            )
+            out.append(
+                OrderEdge(
+                    [cur], "stop", [prev_m], "stop", True, f"{cur.id} stop", inverse=True, group_order=True
+                )
+            )
     return out
 
 
@@ -555,3 +673,15 @@ def _task(action: str) -> str:
     return {"running": "start", "stopped": "stop", "promoted": "promote", "demoted": "demote"}.get(
         action, action
     )
+
+
+def _inverse_implies(edge: OrderEdge) -> bool:
+    """Whether the inverse of an order makes its earlier stop required when the later one is.
+
+    Pacemaker's implies-first (the inverse of a symmetrical order) only makes a "first" required
+    when the flags it computes for the first's action for ordering purposes are already required
+    while the action itself is optional: never for a primitive, whose flags are its own; for a
+    clone, whose flags sum up its copies on the then's node, it can. A primitive is restarted by
+    the forward order instead (its first's start required), which a live migration does not carry.
+    A group's own stop sequence is a restart ordering and always carries."""
+    return edge.group_order or any(f.clone is not None for f in edge.firsts)

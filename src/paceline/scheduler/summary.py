@@ -94,7 +94,9 @@ def _inst_lines(w: Working, g: Graph, inst: Inst) -> list[str]:
                     "Stop",
                     inst.id,
                     where,
-                    _blocked(stop.block_reason),
+                    # Pacemaker's action has one reason, the first given: the stop's own
+                    # (node availability) before what made it unrunnable.
+                    _blocked(stop.reason or stop.block_reason),
                 )
             ]
         reason = stop.reason if nxt is None else (start.block_reason if start else "")
