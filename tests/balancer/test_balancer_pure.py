@@ -60,3 +60,23 @@ def test_parse_stat_keeps_server_rows() -> None:
     assert list(got) == [("be", "s1")]
     s = got[("be", "s1")]
     assert (s.status, s.weight, s.scur, s.address, s.check_status) == ("UP", 7, 2, "127.0.0.1:8001", "L7OK")
+
+
+def test_desired_servers_are_the_nodes_whose_history_says_the_copy_runs_healthy() -> None:
+    from paceline.balancer import desired_servers
+    from paceline.model.state import OpRecord
+
+    history = (
+        OpRecord("web", "n1", "start", call_id=1),
+        OpRecord("web", "n2", "start", call_id=2),
+        OpRecord("web", "n2", "stop", call_id=5),  # stopped: out
+        OpRecord("web", "n3", "start", call_id=3),
+        OpRecord("web", "n3", "monitor", interval_ms=1000, rc=7, call_id=6, expected_rc=0),  # failed
+        OpRecord("web", "n4", "start", call_id=4),  # no address: out
+        OpRecord("other", "n5", "start", call_id=7),
+        OpRecord("db:1", "n5", "promote", rc=0, call_id=8),
+    )
+    addrs = {"n1": "10.0.0.1", "n2": "10.0.0.2", "n3": "10.0.0.3", "n5": "10.0.0.5"}
+    nodes = ("n1", "n2", "n3", "n4", "n5")
+    assert desired_servers(nodes, history, "web", addrs.get, 8080) == {"n1": Server("10.0.0.1:8080")}
+    assert desired_servers(nodes, history, "db", addrs.get, 5432, 2) == {"n5": Server("10.0.0.5:5432", 2)}

@@ -9,10 +9,12 @@
   current sessions end or the drain timeout passes, then put in MAINT and deleted; weights are set.
   `DownTracker` turns HAProxy's health view into failure signals: a server DOWN for longer than
   a configured time.
+- `follow`: `desired_servers`: the servers a clone should have, from the recorded history.
 """
 
 from __future__ import annotations
 
+from .follow import desired_servers
 from .runtime import HaproxyRuntime, RuntimeError_, ServerStat, parse_stat
 from .servers import Balancer, DownTracker, Plan, Server, plan
 
@@ -24,6 +26,7 @@ __all__ = [
     "RuntimeError_",
     "Server",
     "ServerStat",
+    "desired_servers",
     "parse_stat",
     "plan",
 ]
