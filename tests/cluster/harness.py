@@ -61,7 +61,12 @@ class Machine:
     def __init__(self, name: str, root: Path, config: Path) -> None:
         self.name = name
         # the web listener on a free port each (three nodes on one loopback)
-        self.daemon = RealDaemon(root / name, config, ("--node", name, "--http", "127.0.0.1:0"))
+        # and its own HA_VARRUN (agents' state files: /run is this one machine's, shared)
+        self.varrun = root / name / "varrun"
+        self.varrun.mkdir(parents=True, exist_ok=True)
+        self.daemon = RealDaemon(
+            root / name, config, ("--node", name, "--http", "127.0.0.1:0"), {"HA_VARRUN": str(self.varrun)}
+        )
 
     @property
     def web_url(self) -> str:

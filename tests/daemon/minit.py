@@ -2,9 +2,10 @@
 reaps every orphan, so that processes outliving a killed daemon are reaped as under a real init
 (pytest itself may have become a subreaper that never reaps, through in-process agent tests).
 
-Protocol: each stdin line is a JSON object {"args": [...], "log": path}: the daemon is started
-with stdout/stderr appended to `log`, and {"started": pid} is printed. When a daemon exits,
-{"exited": pid, "code": exit code (negative: signal)} is printed. On stdin EOF it reaps for a
+Protocol: each stdin line is a JSON object {"args": [...], "log": path, "env": {...}}: the daemon
+is started with stdout/stderr appended to `log` and `env` (optional) added to its environment,
+and {"started": pid} is printed. When a daemon exits, {"exited": pid, "code": exit code
+(negative: signal)} is printed. On stdin EOF it reaps for a
 moment and exits.
 """
 
@@ -33,7 +34,10 @@ def _reader() -> None:
     for line in sys.stdin:
         req = json.loads(line)
         with open(req["log"], "ab") as out:
-            p = subprocess.Popen(req["args"], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            env = {**os.environ, **req.get("env", {})}
+            p = subprocess.Popen(
+                req["args"], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            )
         with _lock:
             _daemons.add(p.pid)
         _say({"started": p.pid})

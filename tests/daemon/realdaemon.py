@@ -75,10 +75,18 @@ constraints:
 class RealDaemon:
     """`paceline run` under a per-test mini init (`minit.py`) that reaps orphans as init would."""
 
-    def __init__(self, state_dir: Path, config: Path | None, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        config: Path | None,
+        extra_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.state_dir = state_dir
         self.config = config
         self.extra_args = extra_args
+        self.env = dict(env or {})
+        """Added to the daemon's environment."""
         self.pid: int | None = None
         self.log = state_dir.parent / f"{state_dir.name}-daemon.log"
         self._init: subprocess.Popen[str] | None = None
@@ -117,7 +125,7 @@ class RealDaemon:
         args.extend(self.extra_args)
         init = self._ensure_init()
         assert init.stdin is not None
-        init.stdin.write(json.dumps({"args": args, "log": str(self.log)}) + "\n")
+        init.stdin.write(json.dumps({"args": args, "log": str(self.log), "env": self.env}) + "\n")
         init.stdin.flush()
         self.pid = int(self._next("started", 10)["started"])
         assert wait_for(lambda: self.client.request("GET", "/status")[0] == 200, 15), self.log.read_text()

@@ -77,7 +77,13 @@ class RunContext:
         rsctmp = sd / "rsctmp"
         rsctmp.mkdir(parents=True, exist_ok=True)
         attr = sd / "attrs.json"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("OCF_", "PACELINE_", "HA_"))}
+        # HA_VARRUN (/var/run by default, agents' pid and state files) is the one HA_ variable a
+        # daemon passes on: nodes sharing one machine's /run (tests, the demo) each need their own
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("OCF_", "PACELINE_", "HA_")) or k == "HA_VARRUN"
+        }
         path = env.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         for extra in ("/usr/sbin", "/sbin"):
             if extra not in path.split(":"):

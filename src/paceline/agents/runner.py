@@ -114,9 +114,10 @@ class LocalAgentRunner:
         return self._runners[spec.std].exists(spec)
 
     def stop_command(self, req: OpRequest) -> tuple[list[str], dict[str, str]] | None:
-        """The argv and environment of `req` (a stop) for someone else to run when this process
-        cannot (the watchdog, when the daemon hangs): OCF agents only; services are killed by
-        process group instead, and other classes are not stopped that way (None)."""
+        """The argv and environment of `req` (a stop, or the demote before it) for someone else to
+        run when this process cannot (the watchdog, when the daemon hangs): OCF agents only;
+        services are killed by process group instead, and other classes are not stopped that way
+        (None)."""
         runner = self._runners[req.spec.std]
         if isinstance(runner, OcfRunner) and runner.exists(req.spec):
             return runner.command(req, req.timeout_ms or 2000)

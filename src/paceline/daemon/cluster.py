@@ -317,7 +317,8 @@ class ClusterDaemon(Daemon):
         if not isinstance(runner, LocalAgentRunner):
             return
         budget_ms = int(self.timing.margin * 1000)
-        stops = []
+        stops: list[tuple[list[str], dict[str, str], float]] = []
+        before: dict[int, list[tuple[list[str], dict[str, str]]]] = {}
         active = self.agent.active_here()
         if starting is not None and starting not in active:
             active.append(starting)
@@ -325,8 +326,12 @@ class ClusterDaemon(Daemon):
             req = self.agent.stop_request(rid, budget_ms)
             cmd = runner.stop_command(req) if req is not None else None
             if cmd is not None:
+                demote = self.agent.demote_first(rid, budget_ms)
+                first = runner.stop_command(demote) if demote is not None else None
+                if first is not None:  # a promoted copy is demoted, then stopped
+                    before[len(stops)] = [first]
                 stops.append((cmd[0], cmd[1], self.timing.margin))
-        self.watchdog.set_stops(stops)
+        self.watchdog.set_stops(stops, before)
 
     # -- self-fencing -------------------------------------------------------------------------------
     async def _self_fence(self) -> None:
@@ -344,6 +349,9 @@ class ClusterDaemon(Daemon):
             req = agent.stop_request(rid, 2000)
             if req is None:
                 return
+            demote = agent.demote_first(rid, 1000)
+            if demote is not None:  # a promoted copy is demoted first, whatever that answers
+                await runner.run(demote)
             res = await runner.run(req)
             if not res.ok:
                 log.error("self-fence: stop of %s failed: %s", rid, res.describe())

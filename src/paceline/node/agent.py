@@ -135,6 +135,19 @@ class NodeAgent:
         except RequestError:
             return None
 
+    def demote_first(self, rsc: str, timeout_ms: int) -> OpRequest | None:
+        """The demote to run before a self-fencing stop of `rsc` (with `timeout_ms`), when this
+        node's history says it is promoted here: a stop is never asked of a promoted copy (some
+        agents refuse it, ocf:pacemaker:Stateful among them), as Pacemaker always demotes first.
+        None when it is not promoted here (or not configured any more)."""
+        view = roles_on(self._history, self.node).get(rsc)
+        if view is None or view.role is not LocalRole.PROMOTED:
+            return None
+        try:
+            return replace(self._request(rsc, "demote"), timeout_ms=timeout_ms)
+        except RequestError:
+            return None
+
     def attributes(self) -> Mapping[str, str]:
         """This node's transient attributes (health agents and shims write them)."""
         return self._attributes() if self._attributes is not None else {}

@@ -5,7 +5,9 @@ Run as ``python3 -m paceline.node.watchdog --pid DAEMON_PID --services DIR`` wit
 Protocol, one line each: ``arm T`` (T: a CLOCK_MONOTONIC time, the node's self-fence deadline;
 see `model.leases.LeaseTiming.self_deadline`), ``disarm`` (the node runs nothing that needs it),
 ``stops JSON`` (the stop commands of the node's resources that are not processes, an address
-say: ``[{"argv", "env", "timeout"}]``, replacing the last list), ``exit`` (clean shutdown: never
+say: ``[{"argv", "env", "timeout", "before"}]``, replacing the last list; ``before``, optional, is
+``[{"argv", "env"}]`` run in order before that stop, within its timeout: the demote of a promoted
+copy), ``exit`` (clean shutdown: never
 fires). End of input without ``exit`` (the daemon died) keeps the
 last deadline: the watchdog fires at it and then exits.
 
@@ -13,7 +15,8 @@ Duties:
 - Fire at the armed deadline, never later than the next scheduler tick after it: every
   descendant of the daemon (but this process) gets SIGKILL, and every built-in service recorded
   in ``--services`` (adopted ones are not our descendants) has its whole process group killed.
-  Then it runs the last ``stops`` commands, all at once, each killed at its timeout (the daemon
+  Then it runs the last ``stops`` commands, all at once (each after its ``before`` commands, one
+  after the other, whatever they answered), each chain killed at its timeout (the daemon
   gives them the lease margin: they must be done before the DC counts the node fenced). One line
   on stderr says what it killed and stopped; a ``fired`` file with the time is written beside the
   services directory.
@@ -35,6 +38,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -99,13 +103,12 @@ def fire(daemon_pid: int, services: Path | None) -> list[int]:
     return hit
 
 
-def run_stops(stops: list[dict[str, object]]) -> list[str]:
-    """Run every stop command at once; what failed or timed out (by argv[0] and action)."""
-    procs = []
-    for st in stops:
-        argv = [str(a) for a in st.get("argv", [])]  # type: ignore[attr-defined]
-        env = {str(k): str(v) for k, v in dict(st.get("env", {})).items()}  # type: ignore[call-overload]
-        with contextlib.suppress(OSError):
+def _run_chain(cmds: list[tuple[list[str], dict[str, str]]], deadline: float, failed: list[str]) -> None:
+    """Run `cmds` one after the other until `deadline` (monotonic); a command still running then
+    has its process group killed and ends the chain. What failed is appended to `failed`."""
+    for argv, env in cmds:
+        what = " ".join(argv[-2:])
+        try:
             p = subprocess.Popen(
                 argv,
                 env=env,
@@ -115,12 +118,11 @@ def run_stops(stops: list[dict[str, object]]) -> list[str]:
                 start_new_session=True,
                 cwd="/",
             )
-            procs.append((p, float(st.get("timeout", 2.0)), " ".join(argv[-2:])))  # type: ignore[arg-type]
-    failed = []
-    start = time.monotonic()
-    for p, timeout, what in procs:
+        except OSError:
+            failed.append(f"{what} (cannot run)")
+            continue
         try:
-            rc = p.wait(max(0.0, start + timeout - time.monotonic()))
+            rc = p.wait(max(0.0, deadline - time.monotonic()))
             if rc != 0:
                 failed.append(f"{what} (rc {rc})")
         except subprocess.TimeoutExpired:
@@ -128,6 +130,32 @@ def run_stops(stops: list[dict[str, object]]) -> list[str]:
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait()
             failed.append(f"{what} (timed out)")
+            return
+
+
+def _command(st: object) -> tuple[list[str], dict[str, str]]:
+    d = st if isinstance(st, dict) else {}
+    argv = [str(a) for a in d.get("argv", [])]
+    env = {str(k): str(v) for k, v in dict(d.get("env", {})).items()}
+    return argv, env
+
+
+def run_stops(stops: list[dict[str, object]]) -> list[str]:
+    """Run every stop chain at once (its ``before`` commands, then the stop, in order); what
+    failed or timed out (by argv[0] and action)."""
+    start = time.monotonic()
+    failed: list[str] = []
+    threads = []
+    for st in stops:
+        before = st.get("before", [])
+        chain = [_command(b) for b in (before if isinstance(before, list) else [])] + [_command(st)]
+        timeout = st.get("timeout", 2.0)
+        deadline = start + (float(timeout) if isinstance(timeout, int | float) else 2.0)
+        t = threading.Thread(target=_run_chain, args=(chain, deadline, failed), daemon=True)
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
     return failed
 
 
@@ -233,9 +261,20 @@ class WatchdogClient:
         self.armed_until = None
         self._send("disarm")
 
-    def set_stops(self, stops: list[tuple[list[str], dict[str, str], float]]) -> None:
-        """What to run, besides killing processes, when it fires: (argv, env, timeout) each."""
-        body = [{"argv": a, "env": e, "timeout": t} for a, e, t in stops]
+    def set_stops(
+        self,
+        stops: list[tuple[list[str], dict[str, str], float]],
+        before: dict[int, list[tuple[list[str], dict[str, str]]]] | None = None,
+    ) -> None:
+        """What to run, besides killing processes, when it fires: (argv, env, timeout) each, and
+        for stop number i, `before[i]`: (argv, env) commands run in order before it (within its
+        timeout)."""
+        body: list[dict[str, object]] = []
+        for i, (a, e, t) in enumerate(stops):
+            entry: dict[str, object] = {"argv": a, "env": e, "timeout": t}
+            if before and before.get(i):
+                entry["before"] = [{"argv": ba, "env": be} for ba, be in before[i]]
+            body.append(entry)
         if body != self._stops:
             self._stops = body
             self._send("stops " + json.dumps(body))
