@@ -14,7 +14,10 @@ Rows:
 
 `paceline` is run as the console script runs it (`from paceline.cli.main import app; app()`) with
 this interpreter and this process's PYTHONPATH (run from a worktree with PYTHONPATH=src to
-measure that worktree). Usage: `python3 bench/cli_bench.py [--runs 7] [--sizes 16x500,32x1000]`.
+measure that worktree). With `--before DIR` (another tree's `src`, e.g. from `git archive`), every
+`paceline` row is also timed with PYTHONPATH=DIR, interleaved with this tree's in the same run, so
+that before and after see the same load. Usage:
+`python3 bench/cli_bench.py [--runs 7] [--sizes 16x500,32x1000] [--before DIR]`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,7 +41,7 @@ from scheduler_bench import make_cib
 PACELINE = [sys.executable, "-c", "import sys; from paceline.cli.main import app; sys.exit(app())"]
 
 
-def wall(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
+def wall(argv: Sequence[str], env: Mapping[str, str] | None = None) -> float:
     t = time.perf_counter()
     res = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False)
     d = time.perf_counter() - t
@@ -74,7 +77,12 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--sizes", default="16x500,32x1000")
     ap.add_argument("--no-crm", action="store_true")
+    ap.add_argument("--before", metavar="DIR", help="also time the paceline of this tree's src, interleaved")
     args = ap.parse_args()
+    # (label suffix, environment overrides) for each tree whose `paceline` is timed
+    trees: list[tuple[str, dict[str, str]]] = [("", {})]
+    if args.before:
+        trees.append((" [before]", {"PYTHONPATH": str(Path(args.before).resolve())}))
     have_crm = shutil.which("crm_simulate") is not None and not args.no_crm
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -84,10 +92,12 @@ def main() -> int:
         try:
             cases: dict[str, tuple[list[str], dict[str, str] | None]] = {
                 "python3 -c pass": ([sys.executable, "-c", "pass"], None),
+                "python3 -c 'import click'": ([sys.executable, "-c", "import click"], None),
                 "python3 -c 'import typer'": ([sys.executable, "-c", "import typer"], None),
-                "paceline --help": ([*PACELINE, "--help"], None),
-                "paceline status": ([*PACELINE, "status"], env),
             }
+            for suffix, extra in trees:
+                cases[f"paceline --help{suffix}"] = ([*PACELINE, "--help"], {**os.environ, **extra})
+                cases[f"paceline status{suffix}"] = ([*PACELINE, "status"], {**env, **extra})
             results: dict[str, list[float]] = {k: [] for k in cases}
             for _ in range(args.runs):
                 for name, (argv, e) in cases.items():
@@ -101,19 +111,23 @@ def main() -> int:
             n, m = (int(x) for x in size.split("x"))
             path = Path(tmp) / f"bench-{n}x{m}.xml"
             path.write_bytes(make_cib(n, m))
-            ours: list[float] = []
+            ours: dict[str, list[float]] = {suffix: [] for suffix, _ in trees}
             crm: list[float] = []
             for _ in range(args.runs):
-                ours.append(wall([*PACELINE, "simulate", "--cib", str(path)]))
+                for suffix, extra in trees:
+                    argv = [*PACELINE, "simulate", "--cib", str(path)]
+                    ours[suffix].append(wall(argv, {**os.environ, **extra}))
                 if have_crm:
                     crm.append(wall(["crm_simulate", "-R", "-x", str(path)]))
-            print(row(f"paceline simulate --cib ({size})", ours))
+            for suffix, times in ours.items():
+                print(row(f"paceline simulate --cib ({size}){suffix}", times))
             if crm:
                 print(row(f"crm_simulate -R -x ({size})", crm))
-                print(
-                    f"{'  crm_simulate / paceline':<44} min {min(crm) / min(ours):8.1f}x      "
-                    f"median {statistics.median(crm) / statistics.median(ours):8.1f}x"
-                )
+                for suffix, times in ours.items():
+                    print(
+                        f"{'  crm_simulate / paceline' + suffix:<44} min {min(crm) / min(times):8.1f}x      "
+                        f"median {statistics.median(crm) / statistics.median(times):8.1f}x"
+                    )
     return 0
 
 
