@@ -20,7 +20,7 @@ import difflib
 import errno
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -317,16 +317,32 @@ class Command(click.Command):
 
 class Group(click.Group):
     """A group of commands, listed in the order they were added; a mistyped command name gets a
-    suggestion (`Did you mean 'status'?`). Without arguments it shows its help (exit 2)."""
+    suggestion (`Did you mean 'status'?`). Without arguments it shows its help (exit 2).
+
+    `lazy` names commands by `module:attribute` (a module of this package), imported when the
+    command is first looked up: running one command does not import the others' modules."""
 
     command_class = Command
 
-    def __init__(self, name: str | None = None, **attrs: Any) -> None:
+    def __init__(
+        self, name: str | None = None, *, lazy: Mapping[str, str] | None = None, **attrs: Any
+    ) -> None:
         attrs.setdefault("no_args_is_help", True)
         super().__init__(name, **attrs)
+        self.lazy: dict[str, str] = dict(lazy or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        return [*self.lazy, *(name for name in self.commands if name not in self.lazy)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            from importlib import import_module
+
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            command = getattr(import_module(f"{__package__}.{module}"), attr)
+            assert isinstance(command, click.Command)
+            self.commands[cmd_name] = command
+        return self.commands.get(cmd_name)
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         _format_params(self, ctx, formatter)
@@ -341,7 +357,7 @@ class Group(click.Group):
             if name and not name[0].isalnum():  # an option where a command was expected: say so
                 self.parse_args(ctx, args)
             message = f"No such command {name!r}."
-            matches = difflib.get_close_matches(name, list(self.commands))
+            matches = difflib.get_close_matches(name, self.list_commands(ctx))
             if matches:
                 message = f"{message.rstrip('.')}. Did you mean {', '.join(repr(m) for m in matches)}?"
             raise click.UsageError(message, ctx)

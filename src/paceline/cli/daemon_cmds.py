@@ -21,7 +21,6 @@ from typing import Any
 import click
 
 from ..daemon.paths import default_state_dir, socket_path
-from ..model.scores import format_score
 from .base import FLOAT, INT, PATH, Command, Exit, Group, argument, flag, option
 
 ShowFile = Callable[[Path | None, Path | None], None]
@@ -29,7 +28,21 @@ ShowFile = Callable[[Path | None, Path | None], None]
 # Start-up time matters here (every `paceline status` pays it): the daemon, asyncio and the
 # agents are imported by `run` only, and the client speaks HTTP with the standard library.
 
-__all__ = ["EXIT_NO_DAEMON", "DaemonClient", "NoDaemon", "register", "register_groups", "state_dir_option"]
+__all__ = [
+    "EXIT_NO_DAEMON",
+    "DaemonClient",
+    "NoDaemon",
+    "config_apply",
+    "config_diff",
+    "config_history",
+    "events",
+    "make_config_show",
+    "node_app",
+    "resource_app",
+    "run",
+    "state_dir_option",
+    "status",
+]
 
 EXIT_NO_DAEMON = 3
 
@@ -207,6 +220,8 @@ def _status_text(data: dict[str, Any]) -> str:
         where = r["node"] or "-"
         line = f"  {r['id']:<{width}}  {r['agent']:<{awidth}}  {r['role']:<8}  {where}"
         if r["failcount"]:
+            from ..model.scores import format_score  # (only then: status imports no model)
+
             line += f"   failcount={format_score(r['failcount'])}"
             if r["last_failure"]:
                 line += f" last={r['last_failure']}"
@@ -413,19 +428,3 @@ def events(state_dir: Path | None, since: int, limit: int, follow: bool, as_json
             time.sleep(1.0)
     except KeyboardInterrupt:
         pass
-
-
-# -- registration --------------------------------------------------------------------------------------
-def register(app: click.Group, config_app: click.Group, show_file: ShowFile) -> None:
-    """Mount run, status and events on the main group and the daemon's subcommands on `config`
-    (`show_file` shows a FILE or --cib, `config show` without them asks the daemon)."""
-    for command in (run, status, events):
-        app.add_command(command)
-    for sub in (make_config_show(show_file), config_apply, config_diff, config_history):
-        config_app.add_command(sub)
-
-
-def register_groups(app: click.Group) -> None:
-    """Mount `resource` and `node` on the main group."""
-    app.add_command(resource_app)
-    app.add_command(node_app)

@@ -4,117 +4,38 @@ Exit codes are shared by all commands: 0 done, 1 an input file has problems, 2 a
 (see `paceline.cli.simulate_cmd`).
 
 Start-up time: the command modules import only click (`paceline.cli.base`) and the standard
-library at the top; each command imports the model, scheduler, agents or daemon it needs when it
-runs (`paceline --help` and `paceline status` must not pay for the model, the scheduler or the
-agents). `bench/cli_bench.py` measures it.
+library at the top, and are themselves imported only when one of their commands runs; each
+command imports the model, scheduler, agents or daemon it needs when it runs (`paceline --help`
+and `paceline status` must not pay for the model, the scheduler or the agents).
+`bench/cli_bench.py` measures it.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from .agent_cmd import agent_app
-from .base import PATH, Exit, Group, argument
+from .base import Group
 from .completion import completion_options
-from .daemon_cmds import register as register_daemon_commands
-from .daemon_cmds import register_groups as register_daemon_groups
-from .demo_cmd import demo_app
-from .output import print_problems
-from .simulate_cmd import EXIT_INPUT, EXIT_USAGE, print_import_notes, simulate
-from .token_cmd import token_app
 
-if TYPE_CHECKING:
-    from ..model.config import Configuration
+__all__ = ["app"]
 
-__all__ = ["app", "config_app"]
-
-app = Group("paceline", help="Paceline: a high-availability cluster manager.", params=completion_options())
-config_app = Group("config", help="Check and show cluster configurations.")
-
-
-@config_app.command("validate")
-@argument("file", metavar="FILE", type=PATH, help="Cluster configuration (YAML).")
-def validate(file: Path) -> None:
-    """Check a configuration as `paceline run` and `config apply` do: print `FILE: valid (...)`, or
-    every problem (exit 1). Warnings (unknown meta attributes; agents, commands or users this
-    machine lacks, which is fine if the file is for another machine) go to stderr."""
-    from ..daemon.configsrc import InvalidConfig, check_text, environment_warnings
-    from ..model.yaml_loader import ConfigError, read_text
-
-    try:
-        text = read_text(file)
-    except ConfigError as exc:
-        print_problems(exc.errors)
-        raise Exit(EXIT_INPUT) from None
-    try:
-        loaded = check_text(text, str(file))
-    except InvalidConfig as exc:
-        print_problems(exc.report)
-        raise Exit(EXIT_INPUT) from None
-    print_problems([*loaded.warnings, *environment_warnings(loaded.config, str(file))])
-    config = loaded.config
-    constraints = len(config.locations) + len(config.colocations) + len(config.orders)
-    print(f"{file}: valid ({_count(len(config.resources), 'resource')}, {_count(constraints, 'constraint')})")
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def show(file: Path | None, cib: Path | None) -> None:
-    """`config show FILE` or `config show --cib FILE.xml`: the configuration as normalised YAML (ids
-    filled in, every default explicit where it matters). The command is `daemon_cmds.config_show`."""
-    from ..model.cib import CibError, read_cib
-    from ..model.yaml_loader import ConfigError, dump_config, load_config
-
-    config: Configuration
-    if (file is None) == (cib is None):
-        print("paceline config show: give FILE or --cib FILE.xml", file=sys.stderr)
-        raise Exit(EXIT_USAGE)
-    try:
-        if cib is not None:
-            report = read_cib(cib)
-            print_import_notes(cib, report)  # bundles, tickets, ...: never dropped without a word
-            config = report.config
-        else:
-            config = load_config(file)  # type: ignore[arg-type]
-    except ConfigError as exc:
-        print_problems(exc.errors)
-        raise Exit(EXIT_INPUT) from None
-    except CibError as exc:
-        print_problems([str(exc)])
-        raise Exit(EXIT_INPUT) from None
-    sys.stdout.write(dump_config(config))
-
-
-@config_app.command("export")
-@argument("file", metavar="FILE", type=PATH, help="Cluster configuration (YAML).")
-def export(file: Path) -> None:
-    """Print the configuration as a Pacemaker CIB (XML), for crm_simulate, crm_verify or a
-    Pacemaker cluster. A built-in `service` resource becomes ocf:pacemaker:Dummy there."""
-    from ..model.cib_writer import write_cib
-    from ..model.state import ClusterState
-    from ..model.yaml_loader import ConfigError, load_config
-
-    try:
-        config = load_config(file)
-    except ConfigError as exc:
-        print_problems(exc.errors)
-        raise Exit(EXIT_INPUT) from None
-    sys.stdout.write(write_cib(config, ClusterState()).decode())
-
-
-app.add_command(simulate)
-# run, status, events; config show (FILE or --cib: `show` above; with neither, the daemon's running
-# configuration), apply, diff, history; then the groups, in the order `paceline --help` lists them
-register_daemon_commands(app, config_app, show)
-app.add_command(config_app)
-app.add_command(agent_app)
-app.add_command(demo_app)
-app.add_command(token_app)
-register_daemon_groups(app)
+# Each command's module is imported when the command runs (or `--help` lists it): `paceline
+# status` loads the daemon client, not the simulator, the agents or the demo.
+app = Group(
+    "paceline",
+    help="Paceline: a high-availability cluster manager.",
+    params=completion_options(),
+    lazy={
+        "simulate": "simulate_cmd:simulate",
+        "run": "daemon_cmds:run",
+        "status": "daemon_cmds:status",
+        "events": "daemon_cmds:events",
+        "config": "config_cmd:config_app",
+        "agent": "agent_cmd:agent_app",
+        "demo": "demo_cmd:demo_app",
+        "token": "token_cmd:token_app",
+        "resource": "daemon_cmds:resource_app",
+        "node": "daemon_cmds:node_app",
+    },
+)
 
 if __name__ == "__main__":
     app()
