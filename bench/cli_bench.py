@@ -17,8 +17,15 @@ Rows:
 this interpreter and this process's PYTHONPATH (run from a worktree with PYTHONPATH=src to
 measure that worktree). With `--before DIR` (another tree's `src`, e.g. from `git archive`), every
 `paceline` row is also timed with PYTHONPATH=DIR, interleaved with this tree's in the same run, so
-that before and after see the same load. Usage:
-`python3 bench/cli_bench.py [--runs 7] [--sizes 16x500,32x1000] [--before DIR]`.
+that before and after see the same load.
+
+Bytecode: an installed package has its modules compiled (pip does it at install), and wherever
+Python may write `__pycache__` every run after the first finds them compiled. Where
+PYTHONDONTWRITEBYTECODE is set (as on the machines these figures come from) and the tree has no
+`__pycache__`, every `paceline` run compiles its sources first (~20 ms of `simulate`). The header
+says which case each tree is in; `--bytecode` compiles the trees first (`compileall`, into their
+`__pycache__`, which git ignores). Usage:
+`python3 bench/cli_bench.py [--runs 7] [--sizes 16x500,32x1000] [--before DIR] [--bytecode]`.
 """
 
 from __future__ import annotations
@@ -52,6 +59,13 @@ def wall(argv: Sequence[str], env: Mapping[str, str] | None = None) -> float:
     return d
 
 
+def package_dir(env: Mapping[str, str]) -> Path:
+    """The `paceline` package a process with this environment imports."""
+    code = "import paceline, pathlib; print(pathlib.Path(paceline.__file__).parent)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
 def start_daemon(state: Path) -> subprocess.Popen[bytes]:
     cfg = state.parent / "empty.yaml"
     cfg.write_text("cluster: {name: bench}\nresources: []\n")
@@ -80,6 +94,7 @@ def main() -> int:
     ap.add_argument("--sizes", default="16x500,32x1000")
     ap.add_argument("--no-crm", action="store_true")
     ap.add_argument("--before", metavar="DIR", help="also time the paceline of this tree's src, interleaved")
+    ap.add_argument("--bytecode", action="store_true", help="compile the trees' modules first")
     args = ap.parse_args()
     # (label suffix, environment overrides) for each tree whose `paceline` is timed
     trees: list[tuple[str, dict[str, str]]] = [("", {})]
@@ -87,6 +102,16 @@ def main() -> int:
         trees.append((" [before]", {"PYTHONPATH": str(Path(args.before).resolve())}))
     have_crm = shutil.which("crm_simulate") is not None and not args.no_crm
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
+    for suffix, extra in trees:
+        package = package_dir({**os.environ, **extra})
+        if args.bytecode:
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
+        sources = list(package.rglob("*.py"))
+        compiled = sum(1 for p in sources if Path(importlib.util.cache_from_source(str(p))).exists())
+        print(
+            f"paceline{suffix}: {package}, {compiled} of {len(sources)} modules compiled; "
+            f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')}"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "state"
         daemon = start_daemon(state)
