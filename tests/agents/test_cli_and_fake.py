@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from paceline.agents import AgentRunner, AgentSpec, FakeAgentRunner, OcfRc, OpRequest, OpResult, OpStatus
 from paceline.cli.agent_cmd import agent_app

@@ -4,7 +4,7 @@ into an emoji), flags without a value placeholder, and no terminal control codes
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from paceline.agents import AgentSpec, parse_metadata
 from paceline.cli.agent_cmd import _print_info

@@ -1,4 +1,4 @@
-"""`paceline simulate` and `paceline config` through Typer's CliRunner: output, JSON, exit codes."""
+"""`paceline simulate` and `paceline config` through click's CliRunner: output, JSON, exit codes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from paceline.cli.main import app
 from paceline.model.yaml_loader import load_config

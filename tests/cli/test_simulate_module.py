@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from paceline.cli.main import app
 from paceline.cli.output import format_placement, format_summary

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from paceline.cli.main import app
 from paceline.model.cib import read_cib

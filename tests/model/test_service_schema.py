@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
 from paceline.agents import ServiceDefinition, ServiceDefinitionError
 from paceline.agents.installed import missing_here

@@ -1,5 +1,5 @@
 """``paceline agent``: run one agent operation by hand, list installed agents, show an agent's
-parameters. Mounted by ``paceline.cli.main`` as ``app.add_typer(agent_app, name="agent")``.
+parameters. Mounted by ``paceline.cli.main`` as ``app.add_command(agent_app)``.
 
 Contract: ``run`` prints the result name (or, with ``--json``, exactly
 ``{"rc", "rc_name", "duration_ms", "exit_reason", "stdout", "stderr"}``) and exits with the
@@ -15,34 +15,26 @@ import json
 import os
 import socket
 import sys
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-import typer
+from .base import Exit, Group, argument, flag, option
 
 if TYPE_CHECKING:  # the agents are imported by the commands that run them (start-up time)
     from paceline.agents import AgentMetadata, AgentSpec, LocalAgentRunner, OpResult
 
 __all__ = ["agent_app"]
 
-agent_app = typer.Typer(
-    rich_markup_mode=None,
-    help="Run resource and fence agents by hand; list them; show their parameters.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
+agent_app = Group("agent", help="Run resource and fence agents by hand; list them; show their parameters.")
 
-StateDir = Annotated[
-    str | None,
-    typer.Option(
-        "--state-dir", help="Node state directory [default: $PACELINE_STATE_DIR or /var/lib/paceline]"
-    ),
-]
-NodeName = Annotated[str | None, typer.Option("--node", help="This node's name [default: host name]")]
+state_dir_option = option(
+    "--state-dir", help="Node state directory [default: $PACELINE_STATE_DIR or /var/lib/paceline]"
+)
+node_option = option("--node", help="This node's name [default: host name]")
 
 
 def _die(msg: str, code: int = 2) -> NoReturn:
     print(f"paceline agent: {msg}", file=sys.stderr)
-    raise typer.Exit(code)
+    raise Exit(code)
 
 
 def _state_dir(opt: str | None) -> str:
@@ -91,26 +83,29 @@ def _result_json(res: OpResult) -> str:
 
 
 @agent_app.command("run")
+@argument("spec", help="Agent, e.g. ocf:heartbeat:Dummy, lsb:NAME, stonith:fence_dummy")
+@argument("action", help="start, stop, monitor, meta-data, off, status, ...")
+@option("-p", "--param", multiple=True, help="Instance parameter key=value")
+@option("--meta", multiple=True, help="Meta attribute key=value")
+@option("--timeout", help="Operation timeout (20s, 500ms, 2min)")
+@option("--interval", default="0", help="Monitor interval (0 = probe)")
+@option("--resource", "-r", help="Resource id [default: agent type]")
+@flag("--json", "as_json", help="Print the result as JSON")
+@flag("--verbose", "-v", help="Also print the agent's output")
+@state_dir_option
+@node_option
 def run_cmd(
-    spec: Annotated[
-        str, typer.Argument(help="Agent, e.g. ocf:heartbeat:Dummy, lsb:NAME, stonith:fence_dummy")
-    ],
-    action: Annotated[str, typer.Argument(help="start, stop, monitor, meta-data, off, status, ...")],
-    param: Annotated[
-        list[str] | None, typer.Option("-p", "--param", help="Instance parameter key=value")
-    ] = None,
-    meta: Annotated[list[str] | None, typer.Option("--meta", help="Meta attribute key=value")] = None,
-    timeout: Annotated[
-        str | None, typer.Option("--timeout", help="Operation timeout (20s, 500ms, 2min)")
-    ] = None,
-    interval: Annotated[str, typer.Option("--interval", help="Monitor interval (0 = probe)")] = "0",
-    resource: Annotated[
-        str | None, typer.Option("--resource", "-r", help="Resource id [default: agent type]")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print the agent's output")] = False,
-    state_dir: StateDir = None,
-    node: NodeName = None,
+    spec: str,
+    action: str,
+    param: list[str],
+    meta: list[str],
+    timeout: str | None,
+    interval: str,
+    resource: str | None,
+    as_json: bool,
+    verbose: bool,
+    state_dir: str | None,
+    node: str | None,
 ) -> None:
     """Run one operation of an agent and exit with its exit code."""
     import asyncio
@@ -145,15 +140,14 @@ def run_cmd(
             sys.stdout.write(res.stdout)
             sys.stderr.write(res.stderr)
         print(f"{res.describe()} ({res.duration_ms:.1f} ms)")
-    raise typer.Exit(int(res.rc))
+    raise Exit(int(res.rc))
 
 
 @agent_app.command("list")
-def list_cmd(
-    standard: Annotated[str | None, typer.Argument(help="ocf, lsb, systemd, service or stonith")] = None,
-    state_dir: StateDir = None,
-    node: NodeName = None,
-) -> None:
+@argument("standard", required=False, help="ocf, lsb, systemd, service or stonith")
+@state_dir_option
+@node_option
+def list_cmd(standard: str | None, state_dir: str | None, node: str | None) -> None:
     """List the agents installed on this node."""
     from paceline.agents import Standard, list_agents
 
@@ -200,12 +194,11 @@ def _print_info(spec: AgentSpec, md: AgentMetadata) -> None:
 
 
 @agent_app.command("info")
-def info_cmd(
-    spec: Annotated[str, typer.Argument(help="Agent, e.g. ocf:heartbeat:IPaddr2")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False,
-    state_dir: StateDir = None,
-    node: NodeName = None,
-) -> None:
+@argument("spec", help="Agent, e.g. ocf:heartbeat:IPaddr2")
+@flag("--json", "as_json", help="Print as JSON")
+@state_dir_option
+@node_option
+def info_cmd(spec: str, as_json: bool, state_dir: str | None, node: str | None) -> None:
     """Show an agent's parameters and actions (from its meta-data)."""
     import asyncio
 

@@ -16,29 +16,43 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+import click
 
 from ..daemon.paths import default_state_dir, socket_path
-from ..model.scores import format_score
+from .base import FLOAT, INT, PATH, Command, Exit, Group, argument, flag, option
+
+ShowFile = Callable[[Path | None, Path | None], None]
 
 # Start-up time matters here (every `paceline status` pays it): the daemon, asyncio and the
 # agents are imported by `run` only, and the client speaks HTTP with the standard library.
 
-__all__ = ["EXIT_NO_DAEMON", "DaemonClient", "NoDaemon", "register"]
+__all__ = [
+    "EXIT_NO_DAEMON",
+    "DaemonClient",
+    "NoDaemon",
+    "config_apply",
+    "config_diff",
+    "config_history",
+    "events",
+    "make_config_show",
+    "node_app",
+    "resource_app",
+    "run",
+    "state_dir_option",
+    "status",
+]
 
 EXIT_NO_DAEMON = 3
 
-StateDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--state-dir",
-        metavar="DIR",
-        help="The daemon's state directory (default: $PACELINE_STATE_DIR or /var/lib/paceline).",
-        show_default=False,
-    ),
-]
+state_dir_option = option(
+    "--state-dir",
+    metavar="DIR",
+    type=PATH,
+    help="The daemon's state directory (default: $PACELINE_STATE_DIR or /var/lib/paceline).",
+    show_default=False,
+)
 
 
 class NoDaemon(Exception):
@@ -108,58 +122,56 @@ def _call(state_dir: Path | None, method: str, path: str, body: Any = None) -> A
         status, data = DaemonClient(state_dir).request(method, path, body)
     except NoDaemon as e:
         print(f"paceline: {e}", file=sys.stderr)
-        raise typer.Exit(EXIT_NO_DAEMON) from None
+        raise Exit(EXIT_NO_DAEMON) from None
     except DaemonTimeout:
         print("paceline: the daemon did not answer in time", file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise Exit(1) from None
     if status >= 400:
         print(f"paceline: {data.get('error', 'failed')}", file=sys.stderr)
         for problem in data.get("errors", []):
             print(f"  {problem}", file=sys.stderr)
-        raise typer.Exit(1)
+        raise Exit(1)
     return data
 
 
 # -- run -------------------------------------------------------------------------------------------
+@click.command("run", cls=Command)
+@argument(
+    "config",
+    metavar="[CONFIG]",
+    type=PATH,
+    required=False,
+    help="Cluster configuration (default: the last applied one).",
+)
+@state_dir_option
+@option("--node", help="This node's name (default: the hostname).")
+@flag("--log-json", help="Log one JSON object per line.")
+@flag("--verbose", "-v", help="Debug logging.")
+@flag(
+    "--restart-backoff/--no-restart-backoff",
+    default=True,
+    help="Wait (0.5 s doubling, at most 5 s) before restarting a resource that failed more "
+    "than 3 times in 30 s.",
+)
+@option(
+    "--http",
+    metavar="ADDR:PORT",
+    show_default=False,
+    help="Serve the web API, dashboard and metrics here ('off': not at all; default: the "
+    "cluster option http-listen, else 127.0.0.1:7445).",
+)
+@option("--http-cert", metavar="PEM", type=PATH, help="TLS certificate (chain) for --http.")
+@option("--http-key", metavar="PEM", type=PATH, help="TLS private key for --http-cert.")
 def run(
-    config: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="[CONFIG]",
-            help="Cluster configuration (default: the last applied one).",
-            show_default=False,
-        ),
-    ] = None,
-    state_dir: StateDir = None,
-    node: Annotated[
-        str | None, typer.Option("--node", help="This node's name (default: the hostname).")
-    ] = None,
-    log_json: Annotated[bool, typer.Option("--log-json", help="Log one JSON object per line.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
-    restart_backoff: Annotated[
-        bool,
-        typer.Option(
-            "--restart-backoff/--no-restart-backoff",
-            help="Wait (0.5 s doubling, at most 5 s) before restarting a resource that failed more "
-            "than 3 times in 30 s.",
-        ),
-    ] = True,
-    http: Annotated[
-        str | None,
-        typer.Option(
-            "--http",
-            metavar="ADDR:PORT",
-            help="Serve the web API, dashboard and metrics here ('off': not at all; default: the "
-            "cluster option http-listen, else 127.0.0.1:7445).",
-            show_default=False,
-        ),
-    ] = None,
-    http_cert: Annotated[
-        Path | None, typer.Option("--http-cert", metavar="PEM", help="TLS certificate (chain) for --http.")
-    ] = None,
-    http_key: Annotated[
-        Path | None, typer.Option("--http-key", metavar="PEM", help="TLS private key for --http-cert.")
-    ] = None,
+    config: Path | None,
+    state_dir: Path | None,
+    node: str | None,
+    log_json: bool,
+    verbose: bool,
+    restart_backoff: bool,
+    http: str | None,
+    http_cert: Path | None,
+    http_key: Path | None,
 ) -> None:
     """Run the node daemon in the foreground: keep the configured resources running."""
     import asyncio
@@ -178,7 +190,7 @@ def run(
         tls = tls_context(http_cert, http_key) if http_cert is not None and http_key is not None else None
     except ValueError as e:
         print(f"paceline run: {e}", file=sys.stderr)
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     setup_logging(log_json, logging.DEBUG if verbose else logging.INFO)
     daemon = make_daemon(state_dir or default_state_dir(), config, node, restart_backoff=restart_backoff)
     daemon.web = WebOptions(http, tls)
@@ -186,10 +198,10 @@ def run(
         rc = asyncio.run(daemon.run())
     except DaemonError as e:
         print(f"paceline run: {e}", file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise Exit(1) from None
     except KeyboardInterrupt:
         rc = 0
-    raise typer.Exit(rc)
+    raise Exit(rc)
 
 
 # -- status ----------------------------------------------------------------------------------------
@@ -208,6 +220,8 @@ def _status_text(data: dict[str, Any]) -> str:
         where = r["node"] or "-"
         line = f"  {r['id']:<{width}}  {r['agent']:<{awidth}}  {r['role']:<8}  {where}"
         if r["failcount"]:
+            from ..model.scores import format_score  # (only then: status imports no model)
+
             line += f"   failcount={format_score(r['failcount'])}"
             if r["last_failure"]:
                 line += f" last={r['last_failure']}"
@@ -223,14 +237,12 @@ def watch_frame(text: str, tty: bool) -> str:
     return ("\x1b[H\x1b[2J" if tty else "\n") + text + "\n"
 
 
-def status(
-    state_dir: StateDir = None,
-    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until interrupted.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
-    interval: Annotated[
-        float, typer.Option("--interval", help="Refresh period for --watch (seconds).")
-    ] = 1.0,
-) -> None:
+@click.command("status", cls=Command)
+@state_dir_option
+@flag("--watch", "-w", help="Refresh until interrupted.")
+@flag("--json", "as_json", help="Print the status as JSON.")
+@option("--interval", type=FLOAT, default=1.0, help="Refresh period for --watch (seconds).")
+def status(state_dir: Path | None, watch: bool, as_json: bool, interval: float) -> None:
     """Show what runs where, fail counts and why (--watch keeps going while the daemon restarts)."""
     render: Callable[[dict[str, Any]], str] = (lambda d: json.dumps(d, indent=2)) if as_json else _status_text
     if not watch:
@@ -255,24 +267,18 @@ def status(
 
 
 # -- resource and node commands ---------------------------------------------------------------------
-resource_app = typer.Typer(
-    no_args_is_help=True, rich_markup_mode=None, help="Restart, clean up, ban, clear or move a resource."
-)
-node_app = typer.Typer(
-    no_args_is_help=True, rich_markup_mode=None, help="Put a node in standby, online or maintenance."
-)
-
-Rsc = Annotated[str, typer.Argument(metavar="RESOURCE", help="Resource id.")]
-OnNode = Annotated[str | None, typer.Option("--node", help="The node (default: the daemon's node).")]
+resource_app = Group("resource", help="Restart, clean up, ban, clear or move a resource.")
+node_app = Group("node", help="Put a node in standby, online or maintenance.")
 
 
 def _resource_cmd(op: str, doc: str) -> None:
-    def cmd(resource: Rsc, state_dir: StateDir = None, node: OnNode = None) -> None:
+    @resource_app.command(op, help=doc)
+    @argument("resource", metavar="RESOURCE", help="Resource id.")
+    @state_dir_option
+    @option("--node", help="The node (default: the daemon's node).")
+    def cmd(resource: str, state_dir: Path | None, node: str | None) -> None:
         data = _call(state_dir, "POST", f"/resource/{resource}/{op}", {"node": node} if node else {})
         print(data.get("message", "done"))
-
-    cmd.__doc__ = doc
-    resource_app.command(op)(cmd)
 
 
 for _op, _doc in (
@@ -286,17 +292,12 @@ for _op, _doc in (
 
 
 def _node_cmd(op: str, doc: str) -> None:
-    def cmd(
-        name: Annotated[
-            str | None, typer.Argument(metavar="[NODE]", help="Default: the daemon's node.")
-        ] = None,
-        state_dir: StateDir = None,
-    ) -> None:
+    @node_app.command(op, help=doc)
+    @argument("name", metavar="[NODE]", required=False, help="Default: the daemon's node.")
+    @state_dir_option
+    def cmd(name: str | None, state_dir: Path | None) -> None:
         target = name or _call(state_dir, "GET", "/status")["dc"]
         print(_call(state_dir, "POST", f"/node/{target}/{op}").get("message", "done"))
-
-    cmd.__doc__ = doc
-    node_app.command(op)(cmd)
 
 
 for _op, _doc in (
@@ -309,16 +310,16 @@ for _op, _doc in (
 
 
 # -- config commands ---------------------------------------------------------------------------------
-def config_apply(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="The new configuration (YAML).")],
-    state_dir: StateDir = None,
-) -> None:
+@click.command("apply", cls=Command)
+@argument("file", metavar="FILE", type=PATH, help="The new configuration (YAML).")
+@state_dir_option
+def config_apply(file: Path, state_dir: Path | None) -> None:
     """Validate FILE and make it the running configuration (invalid: rejected, nothing changes)."""
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as e:
         print(f"paceline config apply: cannot read {file}: {e.strerror or e}", file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise Exit(1) from None
     data = _call(state_dir, "POST", "/config/apply", {"text": text, "source": str(file)})
     print(data.get("message", "applied"))
     for w in data.get("warnings") or []:
@@ -329,22 +330,22 @@ def config_apply(
         print("reloaded: " + ", ".join(data["reloaded"]))
 
 
-def config_history(state_dir: StateDir = None) -> None:
+@click.command("history", cls=Command)
+@state_dir_option
+def config_history(state_dir: Path | None) -> None:
     """List the configuration versions the daemon has run."""
     for v in _call(state_dir, "GET", "/config/history")["versions"]:
         when = datetime.fromtimestamp(v["applied_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
         print(f"{v['version']:>4}  {when} UTC  {v['source']}")
 
 
-def config_diff(
-    file: Annotated[
-        Path | None, typer.Argument(metavar="[FILE]", help="Compare FILE with the running configuration.")
-    ] = None,
-    version: Annotated[
-        int | None, typer.Option("--version", help="Compare with this version instead of FILE.")
-    ] = None,
-    state_dir: StateDir = None,
-) -> None:
+@click.command("diff", cls=Command)
+@argument(
+    "file", metavar="[FILE]", type=PATH, required=False, help="Compare FILE with the running configuration."
+)
+@option("--version", type=INT, help="Compare with this version instead of FILE.")
+@state_dir_option
+def config_diff(file: Path | None, version: int | None, state_dir: Path | None) -> None:
     """A unified diff from the running configuration to FILE (or to an earlier --version)."""
     cur = _call(state_dir, "GET", "/config")
     if file is not None:
@@ -377,20 +378,17 @@ def config_diff(
     sys.stdout.writelines(diff)
 
 
-def make_config_show(original: Callable[..., None] | None) -> Callable[..., None]:
-    def show(
-        file: Annotated[
-            Path | None,
-            typer.Argument(metavar="[FILE]", help="A configuration file to normalise.", show_default=False),
-        ] = None,
-        cib: Annotated[
-            Path | None, typer.Option("--cib", metavar="FILE.xml", help="Convert a Pacemaker CIB.")
-        ] = None,
-        state_dir: StateDir = None,
-    ) -> None:
+def make_config_show(show_file: ShowFile) -> click.Command:
+    """`config show`: FILE or --cib through `show_file` (which needs no daemon), else the daemon's."""
+
+    @click.command("show", cls=Command)
+    @argument("file", metavar="[FILE]", type=PATH, required=False, help="A configuration file to normalise.")
+    @option("--cib", metavar="FILE.xml", type=PATH, help="Convert a Pacemaker CIB.")
+    @state_dir_option
+    def show(file: Path | None, cib: Path | None, state_dir: Path | None) -> None:
         """Print a configuration: FILE or --cib normalised, or (with neither) the daemon's running one."""
-        if (file is not None or cib is not None) and original is not None:
-            original(file=file, cib=cib)
+        if file is not None or cib is not None:
+            show_file(file, cib)
             return
         cur = _call(state_dir, "GET", "/config")
         sys.stdout.write(cur.get("text", ""))
@@ -404,13 +402,13 @@ def _event_line(e: dict[str, Any]) -> str:
 
 
 # -- events ------------------------------------------------------------------------------------------
-def events(
-    state_dir: StateDir = None,
-    since: Annotated[int, typer.Option("--since", help="Only events after this sequence number.")] = 0,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many (the newest).")] = 50,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-) -> None:
+@click.command("events", cls=Command)
+@state_dir_option
+@option("--since", type=INT, default=0, help="Only events after this sequence number.")
+@option("--limit", "-n", type=INT, default=50, help="At most this many (the newest).")
+@flag("--follow", "-f", help="Keep printing new events.")
+@flag("--json", "as_json", help="One JSON object per line.")
+def events(state_dir: Path | None, since: int, limit: int, follow: bool, as_json: bool) -> None:
     """Show the event log: failures, recoveries, escalations, stops, configuration changes."""
     last = since
     try:
@@ -430,22 +428,3 @@ def events(
             time.sleep(1.0)
     except KeyboardInterrupt:
         pass
-
-
-# -- registration --------------------------------------------------------------------------------------
-def register(app: typer.Typer, config_app: typer.Typer) -> None:
-    """Mount these commands on the main app (and the daemon's subcommands on `config`)."""
-    app.command("run")(run)
-    app.command("status")(status)
-    app.command("events")(events)
-    app.add_typer(resource_app, name="resource")
-    app.add_typer(node_app, name="node")
-    original = None
-    for info in list(config_app.registered_commands):
-        if info.name == "show":
-            original = info.callback
-            config_app.registered_commands.remove(info)
-    config_app.command("show")(make_config_show(original))
-    config_app.command("apply")(config_apply)
-    config_app.command("diff")(config_diff)
-    config_app.command("history")(config_history)

@@ -7,21 +7,18 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
+from .base import Exit, Group, argument, flag
 
 if TYPE_CHECKING:
     from ..demo.control import Demo
 
 __all__ = ["demo_app"]
 
-demo_app = typer.Typer(
-    no_args_is_help=True,
-    help="A 3-node Paceline cluster on this machine (network namespaces, a VIP, real fencing).",
+demo_app = Group(
+    "demo", help="A 3-node Paceline cluster on this machine (network namespaces, a VIP, real fencing)."
 )
-
-Node = Annotated[str, typer.Argument(metavar="NODE", help="n1, n2 or n3.")]
 
 
 def _demo(watchdog_only: bool = False) -> Demo:
@@ -32,19 +29,14 @@ def _demo(watchdog_only: bool = False) -> Demo:
 
 def _fail(e: Exception) -> None:
     print(f"paceline demo: {e}", file=sys.stderr)
-    raise typer.Exit(1)
+    raise Exit(1)
 
 
 @demo_app.command("up")
-def up(
-    watchdog_only: Annotated[
-        bool,
-        typer.Option(
-            "--watchdog-only",
-            help="No fence device: lost nodes are fenced by their lease watchdog (lease-ttl 1s).",
-        ),
-    ] = False,
-) -> None:
+@flag(
+    "--watchdog-only", help="No fence device: lost nodes are fenced by their lease watchdog (lease-ttl 1s)."
+)
+def up(watchdog_only: bool) -> None:
     """Create the namespaces, start etcd and paceline in each, wait until the VIP answers."""
     from ..demo.control import DemoError
 
@@ -71,10 +63,9 @@ Files:        {demo.root} (configuration, logs)"""
 
 
 @demo_app.command("status")
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh every second.")] = False,
-) -> None:
+@flag("--json", "as_json", help="Print JSON.")
+@flag("--watch", "-w", help="Refresh every second.")
+def status(as_json: bool, watch: bool) -> None:
     """Which node serves the VIP, which runs the web service, and each node's state."""
     demo = _demo()
     if not demo.exists():
@@ -107,7 +98,9 @@ def _text(d: dict[str, Any]) -> str:
 
 
 def _breaker(verb: str, doc: str) -> None:
-    def cmd(node: Node) -> None:
+    @demo_app.command(verb, help=doc)
+    @argument("node", metavar="NODE", help="n1, n2 or n3.")
+    def cmd(node: str) -> None:
         from ..demo.control import DemoError
         from ..demo.netns import NetnsError
 
@@ -118,9 +111,6 @@ def _breaker(verb: str, doc: str) -> None:
             _fail(e)
             return
         print(f"{verb} {node}: done" + (f" ({result})" if result else ""))
-
-    cmd.__doc__ = doc
-    demo_app.command(verb)(cmd)
 
 
 for _verb, _doc in (

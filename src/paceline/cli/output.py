@@ -10,9 +10,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
-from ..model.enums import Role
-
 if TYPE_CHECKING:
+    from ..model.enums import Role
     from ..model.yaml_loader import ConfigProblem
 
 __all__ = ["format_placement", "format_summary", "print_lines", "print_problems"]
@@ -42,6 +41,8 @@ def format_summary(lines: Iterable[str]) -> list[str]:
 
 def format_placement(placement: Mapping[str, Mapping[str, Role]]) -> list[str]:
     """`Placement:` then `  rsc: Started on n1` (or `Promoted on n2, Unpromoted on n3`, `Stopped`)."""
+    from ..model.enums import Role
+
     out = ["Placement:"]
     for rsc in sorted(placement):
         where = [

@@ -4,7 +4,7 @@ Exit codes (for every command of this CLI):
 - 0: done;
 - 1: an input file has problems (cannot be read, bad YAML or XML, invalid configuration or
   state): every problem is printed on stderr, one per line, with file, line and key path;
-- 2: a bad command line (Typer's usage errors, a bad --now, an unknown node or resource in
+- 2: a bad command line (click's usage errors, a bad --now, an unknown node or resource in
   --node-fail, --op-fail or --explain, CONFIG and --cib together or neither).
 Never a traceback for any of these.
 """
@@ -16,10 +16,11 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-import typer
+import click
 
+from .base import PATH, Command, Exit, argument, flag, option
 from .output import format_placement, format_summary, print_lines, print_problems
 
 if TYPE_CHECKING:
@@ -52,15 +53,15 @@ def print_import_notes(path: Path, report: CibReport) -> None:
         print(f"note: {path}: ignored: {what}", file=sys.stderr)
 
 
-def _usage(message: str) -> typer.Exit:
+def _usage(message: str) -> Exit:
     print(f"paceline simulate: {message}", file=sys.stderr)
-    return typer.Exit(EXIT_USAGE)
+    return Exit(EXIT_USAGE)
 
 
 def _inputs(
     config_path: Path | None, state_path: Path | None, cib_path: Path | None
 ) -> tuple[Configuration, ClusterState, float | None]:
-    """Configuration, state and the CIB's execution date; raises typer.Exit on bad input."""
+    """Configuration, state and the CIB's execution date; raises Exit on bad input."""
     from ..model.cib import CibError, read_cib
 
     if cib_path is not None:
@@ -70,7 +71,7 @@ def _inputs(
             report = read_cib(cib_path)
         except CibError as exc:
             print_problems([str(exc)])
-            raise typer.Exit(EXIT_INPUT) from None
+            raise Exit(EXIT_INPUT) from None
         print_import_notes(cib_path, report)
         return report.config, report.state, report.execution_date
     if config_path is None:
@@ -86,7 +87,7 @@ def _inputs(
             state = load_state_text("{}", "<no state>", config)
     except ConfigError as exc:
         print_problems(exc.errors)
-        raise typer.Exit(EXIT_INPUT) from None
+        raise Exit(EXIT_INPUT) from None
     return config, state, None
 
 
@@ -105,43 +106,46 @@ def _explain_targets(config: Configuration, transition: Transition, rsc: str) ->
     return targets or [rsc]
 
 
+@click.command("simulate", cls=Command, help="Run the scheduler offline and show the transition.")
+@argument("config_path", metavar="CONFIG", help="Cluster configuration (YAML).", type=PATH, required=False)
+@option(
+    "--state",
+    "state_path",
+    metavar="STATE",
+    type=PATH,
+    help="Observed state (YAML); default: all nodes up, nothing running.",
+)
+@option(
+    "--cib",
+    "cib_path",
+    metavar="FILE.xml",
+    type=PATH,
+    help="A Pacemaker CIB (configuration and status) instead.",
+)
+@option(
+    "--now",
+    "now_text",
+    metavar="EPOCH_OR_ISO",
+    help="The time to schedule at (default: the CIB's execution-date, else now).",
+)
+@option("--node-fail", metavar="NODE", multiple=True, help="Fail a node (offline, unclean). Repeatable.")
+@option(
+    "--op-fail",
+    metavar="RSC:OP:NODE[:RC]",
+    multiple=True,
+    help="Fail an operation (RC default 1). Repeatable.",
+)
+@option("--explain", "explain_rsc", metavar="RSC", help="Explain RSC's score on each node.")
+@flag("--json", "as_json", help="Print only the transition as JSON.")
 def simulate(
-    config_path: Annotated[
-        Path | None,
-        typer.Argument(metavar="CONFIG", help="Cluster configuration (YAML).", show_default=False),
-    ] = None,
-    state_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--state", metavar="STATE", help="Observed state (YAML); default: all nodes up, nothing running."
-        ),
-    ] = None,
-    cib_path: Annotated[
-        Path | None,
-        typer.Option("--cib", metavar="FILE.xml", help="A Pacemaker CIB (configuration and status) instead."),
-    ] = None,
-    now_text: Annotated[
-        str | None,
-        typer.Option(
-            "--now",
-            metavar="EPOCH_OR_ISO",
-            help="The time to schedule at (default: the CIB's execution-date, else now).",
-        ),
-    ] = None,
-    node_fail: Annotated[
-        list[str] | None,
-        typer.Option("--node-fail", metavar="NODE", help="Fail a node (offline, unclean). Repeatable."),
-    ] = None,
-    op_fail: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--op-fail", metavar="RSC:OP:NODE[:RC]", help="Fail an operation (RC default 1). Repeatable."
-        ),
-    ] = None,
-    explain_rsc: Annotated[
-        str | None, typer.Option("--explain", metavar="RSC", help="Explain RSC's score on each node.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the transition as JSON.")] = False,
+    config_path: Path | None,
+    state_path: Path | None,
+    cib_path: Path | None,
+    now_text: str | None,
+    node_fail: list[str],
+    op_fail: list[str],
+    explain_rsc: str | None,
+    as_json: bool,
 ) -> None:
     """Show what the scheduler would do: the transition summary and the resulting placement."""
     from ..scheduler import schedule

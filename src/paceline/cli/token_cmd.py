@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from ..daemon.paths import default_state_dir
-from .daemon_cmds import StateDir
+from .base import Exit, Group, argument, option
+from .daemon_cmds import state_dir_option
 
 __all__ = ["token_app"]
 
-token_app = typer.Typer(
-    no_args_is_help=True, rich_markup_mode=None, help="Create, list or revoke web API tokens."
-)
+token_app = Group("token", help="Create, list or revoke web API tokens.")
 
 
 def _path(state_dir: Path | None) -> Path:
@@ -28,13 +24,10 @@ def _path(state_dir: Path | None) -> Path:
 
 
 @token_app.command("create")
-def create(
-    role: Annotated[str, typer.Option("--role", metavar="read|admin", help="What the token may do.")],
-    name: Annotated[
-        str | None, typer.Option("--name", help="A name for the token (default: ROLE-N).")
-    ] = None,
-    state_dir: StateDir = None,
-) -> None:
+@option("--role", metavar="read|admin", required=True, help="What the token may do.")
+@option("--name", help="A name for the token (default: ROLE-N).")
+@state_dir_option
+def create(role: str, name: str | None, state_dir: Path | None) -> None:
     """Create a token and print it (only this once: only its hash is kept)."""
     from ..web.tokens import Role, TokenFileError, create_token, list_tokens
 
@@ -42,7 +35,7 @@ def create(
         r = Role(role)
     except ValueError:
         print(f"paceline token create: --role is read or admin, not {role!r}", file=sys.stderr)
-        raise typer.Exit(2) from None
+        raise Exit(2) from None
     path = _path(state_dir)
     if name is None:
         taken = {e.name for e in list_tokens(path)}
@@ -51,7 +44,7 @@ def create(
         token = create_token(path, r, name)
     except (TokenFileError, OSError) as e:
         print(f"paceline token create: {e}", file=sys.stderr)
-        raise typer.Exit(1) from None
+        raise Exit(1) from None
     print(token)
     print(
         f"token {name} ({r.value}) added to {path}; send it as 'Authorization: Bearer TOKEN'", file=sys.stderr
@@ -59,7 +52,8 @@ def create(
 
 
 @token_app.command("list")
-def list_cmd(state_dir: StateDir = None) -> None:
+@state_dir_option
+def list_cmd(state_dir: Path | None) -> None:
     """List the tokens by name and role (the tokens themselves are not kept)."""
     from ..web.tokens import list_tokens
 
@@ -68,14 +62,13 @@ def list_cmd(state_dir: StateDir = None) -> None:
 
 
 @token_app.command("revoke")
-def revoke(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="The token's name.")],
-    state_dir: StateDir = None,
-) -> None:
+@argument("name", metavar="NAME", help="The token's name.")
+@state_dir_option
+def revoke(name: str, state_dir: Path | None) -> None:
     """Remove a token: requests that send it get 401 from now on."""
     from ..web.tokens import revoke_token
 
     if not revoke_token(_path(state_dir), name):
         print(f"paceline token revoke: no token named {name!r}", file=sys.stderr)
-        raise typer.Exit(1)
+        raise Exit(1)
     print(f"token {name} revoked")

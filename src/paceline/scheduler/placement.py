@@ -8,13 +8,18 @@ placed by `clones`.
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import TYPE_CHECKING
+
 from ..model.enums import Role
 from ..model.scores import INFINITY, add_scores
-from .clones import CloneAssigner
 from .scoring import Coloc
 from .transition import ScoreTerm
 from .unpack import Working
 from .working import Inst, Unit
+
+if TYPE_CHECKING:
+    from .clones import CloneAssigner
 
 __all__ = ["assign_all"]
 
@@ -26,7 +31,6 @@ class _Assigner:
     def __init__(self, w: Working, colocs: list[Coloc], balance: bool = True) -> None:
         self.w = w
         self.balance = balance
-        self.clones = CloneAssigner(self)
         self.this_with: dict[str, list[Coloc]] = {}
         self.with_this: dict[str, list[Coloc]] = {}
         for c in colocs:
@@ -41,6 +45,14 @@ class _Assigner:
         # score, then constraint id, so that no input order can change the outcome.
         for lst in self.with_this.values():
             lst.sort(key=self._dependent_rank)
+
+    @cached_property
+    def clones(self) -> CloneAssigner:
+        """Places clone copies; made (and `clones`, `promotion` imported) only for a configuration
+        with clones."""
+        from .clones import CloneAssigner
+
+        return CloneAssigner(self)
 
     def _primary_rank(self, c: Coloc) -> tuple[int, int, str, int, str]:
         rid = c.primary_id
