@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from daemon.realdaemon import RealDaemon, wait_for
 from paceline.node.watchdog import descendants
@@ -120,8 +120,35 @@ def machines(names: tuple[str, ...], root: Path, config: Path) -> Iterator[dict[
             m.cleanup()
 
 
+class Sampler:
+    """A thread that calls `sample()` every `period_s` seconds from `start()` to `stop()`
+    (subclasses are dataclasses with `period_s`, `_stop` and `_thread` fields)."""
+
+    period_s: float
+    _stop: threading.Event
+    _thread: threading.Thread | None
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            time.sleep(self.period_s)
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
 @dataclass
-class SingletonObserver:
+class SingletonObserver(Sampler):
     """Samples /proc for `marker` processes; `overlaps` lists every sample with two nodes."""
 
     marker: str
@@ -155,24 +182,12 @@ class SingletonObserver:
             found[int(name)] = env.get(b"PACELINE_NODE_NAME", b"?").decode()
         return found
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            now = self.scan()
-            self.samples += 1
-            self.last = now
-            if len(set(now.values())) > 1:
-                self.overlaps.append((time.monotonic(), now))
-            time.sleep(self.period_s)
-
-    def start(self) -> SingletonObserver:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+    def sample(self) -> None:
+        now = self.scan()
+        self.samples += 1
+        self.last = now
+        if len(set(now.values())) > 1:
+            self.overlaps.append((time.monotonic(), now))
 
     def nodes(self) -> set[str]:
         return set(self.last.values())

@@ -20,7 +20,7 @@ import pytest
 from daemon.realdaemon import wait_for
 from etcdcluster import EtcdCluster
 
-from .harness import Machine, SingletonObserver, machines
+from .harness import Machine, Sampler, SingletonObserver, machines
 from .test_cluster_real import NODES
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ STATEFUL = Path("/usr/lib/ocf/resource.d/pacemaker/Stateful")
 
 
 @dataclass
-class PromotionObserver:
+class PromotionObserver(Sampler):
     """Samples each live machine's Stateful state file (`HA_VARRUN/Stateful-RSC.state`) every few
     milliseconds; `doubles` lists every sample where two live machines said Promoted. A machine
     the test has killed (`dead`) counts for nothing: its files outlive it, it serves nothing."""
@@ -54,24 +54,12 @@ class PromotionObserver:
                 out[node] = "Stopped"
         return out
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            now = self.scan()
-            self.samples += 1
-            self.last = now
-            if sum(1 for v in now.values() if v == "Promoted") > 1:
-                self.doubles.append(now)
-            time.sleep(self.period_s)
-
-    def start(self) -> PromotionObserver:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+    def sample(self) -> None:
+        now = self.scan()
+        self.samples += 1
+        self.last = now
+        if sum(1 for v in now.values() if v == "Promoted") > 1:
+            self.doubles.append(now)
 
     def promoted(self) -> list[str]:
         return sorted(n for n, v in self.last.items() if v == "Promoted")

@@ -135,6 +135,6 @@ def cluster_state(
 
 def _active(snap: Snapshot, node: str) -> bool:
     """Whether the recorded history says anything runs (or may run: failed, blocked) on `node`."""
-    from ..node.roles import LocalRole, roles_on
+    from ..node.roles import active_on
 
-    return any(v.role is not LocalRole.STOPPED for v in roles_on(snap.history, node).values())
+    return bool(active_on(snap.history, node))

@@ -34,7 +34,7 @@ from ..model.config import Configuration
 from ..model.scores import format_score
 from ..node.agent import NodeAgent
 from ..node.membership import Membership
-from ..node.roles import LocalRole, roles_on
+from ..node.roles import LocalRole, active_on, roles_on
 from ..scheduler.transition import Transition
 from ..store import Clock, MemoryStore, SqlitePersistence, Store, SystemClock
 from ..web.listen import ApiServers, WebOptions, instrument, serve_api
@@ -299,11 +299,7 @@ class Daemon:
             attr_task.cancel()
             member_task.cancel()
             await agent.close()
-            left = sorted(
-                rid
-                for rid, view in roles_on((await db.snapshot()).history, self.node).items()
-                if view.role is not LocalRole.STOPPED
-            )
+            left = sorted(active_on((await db.snapshot()).history, self.node))
             ok = ok and not left
             await db.log_event(
                 EventKind.DAEMON,

@@ -46,7 +46,7 @@ from ..model.state import ClusterState
 from ..node.agent import NodeAgent
 from ..node.heartbeat import Heartbeats
 from ..node.membership import Membership
-from ..node.roles import LocalRole, roles_on
+from ..node.roles import active_on
 from ..node.watchdog import WatchdogClient
 from ..node.worker import ActionWorker
 from ..scheduler.transition import ActionKind
@@ -546,9 +546,7 @@ class ClusterDaemon(Daemon):
                 snap = await self.db.snapshot()
             except StoreError:
                 break
-            active = [
-                r for r, v in roles_on(snap.history, self.node).items() if v.role is not LocalRole.STOPPED
-            ]
+            active = active_on(snap.history, self.node)
             if not active and not self.worker.busy():
                 self._stop_dc = True
                 await self.db.log_event(EventKind.DAEMON, self.node, "stopped: nothing runs here")

@@ -20,7 +20,7 @@ from ..controller.statedb import DynamicLocation, Snapshot
 from ..controller.view import effective_config
 from ..model.config import Configuration
 from ..model.scores import INFINITY
-from ..node.roles import LocalRole, roles_on
+from ..node.roles import active_anywhere, active_on
 from ..store import StoreError
 from .api import NODE_FLAGS, Api, _primitive_ids
 from .cluster_config import cluster_config, cluster_refusals, primitive_of, restart_set
@@ -41,7 +41,7 @@ def cluster_status(d: ClusterDaemon, snap: Snapshot) -> dict[str, Any]:
     for n in eff.nodes:
         flags = snap.node_flags.get(n.name, {})
         member = snap.members.get(n.name)
-        active = any(v.role is not LocalRole.STOPPED for v in roles_on(snap.history, n.name).values())
+        active = bool(active_on(snap.history, n.name))
         if member is None:
             state = "unclean" if active else "offline"
         elif member.state != "online":
@@ -173,12 +173,10 @@ class ClusterApi(Api):
         try:
             while d.clock.monotonic() < end:
                 snap = await d.db.snapshot()
-                nodes = {r.node for r in snap.history}
                 running = [
                     n
-                    for n in nodes
-                    for rid, v in roles_on(snap.history, n).items()
-                    if v.role is not LocalRole.STOPPED and primitive_of(rid) in prims
+                    for n, rids in active_anywhere(snap.history).items()
+                    if any(primitive_of(rid) in prims for rid in rids)
                 ]
                 if not running:
                     stopped = True

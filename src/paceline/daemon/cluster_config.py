@@ -23,7 +23,7 @@ from ..controller.records import PREFIX
 from ..controller.statedb import Snapshot
 from ..controller.view import walk_primitives
 from ..model.config import Configuration
-from ..node.roles import LocalRole, roles_on
+from ..node.roles import active_anywhere
 from ..store import EventType, Store, StoreError
 from .configsrc import changed_primitives
 
@@ -79,13 +79,7 @@ def restart_set(old: Configuration, new: Configuration, snap: Snapshot) -> tuple
     redefined = changed_primitives(old, new)
     new_ids = {p.id for p, _, _ in walk_primitives(new)}
     removed = {p.id for p, _, _ in walk_primitives(old) if p.id not in new_ids}
-    nodes = {r.node for r in snap.history}
-    active = {
-        primitive_of(rid)
-        for n in nodes
-        for rid, view in roles_on(snap.history, n).items()
-        if view.role is not LocalRole.STOPPED
-    }
+    active = {primitive_of(rid) for rids in active_anywhere(snap.history).values() for rid in rids}
     return redefined, (redefined | removed) & active
 
 

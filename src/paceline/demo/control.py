@@ -355,11 +355,11 @@ constraints:
     def status(self) -> dict[str, Any]:
         """`{"vip", "web", "dc", "nodes": [{"name", "state"}], "resources": [{"id", "node",
         "role"}], "answer"}` from the first node whose daemon answers, and what the VIP answers."""
-        from ..cli.daemon_cmds import DaemonClient, NoDaemon
+        from ..cli.daemon_cmds import DaemonClient, DaemonTimeout, NoDaemon
 
         data: dict[str, Any] | None = None
         for n in self.nodes:
-            with contextlib.suppress(NoDaemon, OSError, Exception):
+            with contextlib.suppress(NoDaemon, DaemonTimeout, OSError, ValueError):
                 code, got = DaemonClient(self.state_dir(n), timeout=3).request("GET", "/status")
                 if code == 200:
                     data = got

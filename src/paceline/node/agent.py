@@ -41,7 +41,7 @@ from ..scheduler.transition import Action, ActionKind
 from ..store import Clock
 from .monitors import MonitorManager, MonitorSpec
 from .requests import RequestError, build_request
-from .roles import LocalRole, RoleView, roles_on
+from .roles import LocalRole, RoleView, active_on, roles_on
 
 __all__ = ["NodeAgent", "model_status"]
 
@@ -123,9 +123,7 @@ class NodeAgent:
 
     def active_here(self) -> list[str]:
         """The resources this node's recorded history says run here (or may: failed, blocked)."""
-        return [
-            rid for rid, v in roles_on(self._history, self.node).items() if v.role is not LocalRole.STOPPED
-        ]
+        return active_on(self._history, self.node)
 
     def stop_request(self, rsc: str, timeout_ms: int) -> OpRequest | None:
         """A stop of `rsc` with `timeout_ms` (self-fencing's short stop); None when the resource

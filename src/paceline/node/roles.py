@@ -17,7 +17,7 @@ from ..controller.statedb import is_failure
 from ..model.enums import OpStatus
 from ..model.state import OpRecord
 
-__all__ = ["LocalRole", "RoleView", "roles_on"]
+__all__ = ["LocalRole", "RoleView", "active_anywhere", "active_on", "roles_on"]
 
 
 class LocalRole(Enum):
@@ -71,6 +71,18 @@ def roles_on(history: Iterable[OpRecord], node: str) -> dict[str, RoleView]:
         base = last_op.get(rsc, rec)
         out[rsc] = RoleView(_role_of(base), base)
     return out
+
+
+def active_on(history: Iterable[OpRecord], node: str) -> list[str]:
+    """The resources the history says run on `node`, or may (failed, blocked): all but Stopped."""
+    return [rid for rid, v in roles_on(history, node).items() if v.role is not LocalRole.STOPPED]
+
+
+def active_anywhere(history: Iterable[OpRecord]) -> dict[str, list[str]]:
+    """`active_on` for every node the history names (nodes where nothing is active left out)."""
+    records = tuple(history)
+    out = {n: active_on(records, n) for n in sorted({r.node for r in records})}
+    return {n: rids for n, rids in out.items() if rids}
 
 
 def _role_of(r: OpRecord) -> LocalRole:
